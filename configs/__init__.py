@@ -1,0 +1,1 @@
+"""Shipped configuration of skfam: the single source of truth (SST)."""

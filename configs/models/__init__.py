@@ -1,0 +1,1 @@
+"""Per-family hyperparameters, variants and metadata."""

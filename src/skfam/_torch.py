@@ -1,0 +1,392 @@
+"""Shared machinery of the torch families: devices, determinism, batches, the skorch net.
+
+Estimators compose a skorch :class:`~skorch.NeuralNet` (``net_``); they never inherit from
+skorch. Everything random in training (weight init, batch order, dropout) runs inside a
+forked torch RNG seeded from streams of ``random_state_``, so the global RNG is untouched.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from scipy.special import softmax
+from sklearn.base import is_classifier
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import Interval, StrOptions
+from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping, LRScheduler
+from skorch.helper import predefined_split
+
+from ._seeds import derive_seed
+from ._split import resolve_early_stopping, validation_split
+from ._sst import load_callbacks, load_defaults
+from .base import SkfamEstimator
+from .model_file import dump_sklearn, load_sklearn
+
+__all__ = ["TensorBatches", "TensorDataset", "TorchEstimator", "resolve_device"]
+
+
+def resolve_device(device: str | None) -> str:
+    """Return the torch device for ``device`` (None takes the SST's, "auto" picks CUDA)."""
+    if device is None:
+        device = load_defaults()["device"]
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for, but CUDA is not available.")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}.")
+    return device
+
+
+@contextmanager
+def seeded_torch(seed: int, device: str) -> Iterator[None]:
+    """Run the block under a forked torch RNG seeded with ``seed``.
+
+    On CUDA the block also runs with deterministic algorithms. The global RNG states and the
+    determinism flags are restored afterwards.
+    """
+    cuda = device.startswith("cuda")
+    devices = list(range(torch.cuda.device_count())) if cuda else []
+    with ExitStack() as stack:
+        stack.enter_context(torch.random.fork_rng(devices=devices))
+        if cuda:
+            # cuBLAS needs this before its first handle to be deterministic.
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            previous = (
+                torch.are_deterministic_algorithms_enabled(),
+                torch.backends.cudnn.deterministic,
+                torch.backends.cudnn.benchmark,
+            )
+            torch.use_deterministic_algorithms(True)
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
+
+            def restore() -> None:
+                torch.use_deterministic_algorithms(previous[0])
+                torch.backends.cudnn.deterministic = previous[1]
+                torch.backends.cudnn.benchmark = previous[2]
+
+            stack.callback(restore)
+        torch.manual_seed(seed)
+        yield
+
+
+class TensorDataset(torch.utils.data.Dataset):
+    """Inputs, targets and sample weights held as tensors on the training device.
+
+    Parameters
+    ----------
+    X : ndarray
+        Inputs (any shape with samples first), converted to float32.
+    y : ndarray, default=None
+        Targets (float32 for regression, int64 for classes).
+    weight : ndarray, default=None
+        Per-sample weights.
+    device : str, default="cpu"
+        Where the tensors live; batches are slices of them.
+    """
+
+    def __init__(
+        self,
+        X: np.ndarray,
+        y: np.ndarray | None = None,
+        weight: np.ndarray | None = None,
+        device: str = "cpu",
+    ):
+        self.X = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32), device=device)
+        self.y = None if y is None else torch.as_tensor(y, device=device)
+        self.weight = (
+            None
+            if weight is None
+            else torch.as_tensor(np.asarray(weight, dtype=np.float32), device=device)
+        )
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, Any]:
+        if self.y is None:
+            return self.X[index], None
+        return self.X[index], (self.y[index], self.weight[index])
+
+
+class TensorBatches:
+    """A batch iterator that slices tensors instead of collating sample by sample.
+
+    skorch's default DataLoader collates each batch from single samples, which costs a
+    large share of the training time of small nets; slicing a tensor already on the device
+    does not. Shuffling draws from ``generator`` only. A last batch of a single row is
+    merged into the one before it (batch normalisation cannot train on one row).
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int = 128,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        **_: Any,
+    ):
+        if not isinstance(dataset, TensorDataset):
+            dataset = TensorDataset(np.asarray(dataset.X))
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def _bounds(self) -> list[int]:
+        n = len(self.dataset)
+        bounds = [*range(0, n, self.batch_size), n]
+        if len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
+            del bounds[-2]
+        return bounds
+
+    def __len__(self) -> int:
+        return len(self._bounds()) - 1
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, Any]]:
+        data = self.dataset
+        order = None
+        if self.shuffle:
+            order = torch.randperm(len(data), generator=self.generator).to(data.X.device)
+        bounds = self._bounds()
+        for start, stop in itertools.pairwise(bounds):
+            index = slice(start, stop) if order is None else order[start:stop]
+            target = None
+            if data.y is not None:
+                target = (data.y[index], data.weight[index])
+            yield data.X[index], target
+
+
+class _WeightedNet(NeuralNet):
+    """skorch net whose loss is the sample-weighted mean of a per-sample criterion."""
+
+    def get_loss(
+        self, y_pred: torch.Tensor, y_true: Any, X: Any = None, training: bool = False
+    ) -> torch.Tensor:
+        target, weight = y_true
+        loss = self.criterion_(y_pred, target)
+        if loss.ndim > 1:
+            loss = loss.flatten(1).mean(dim=1)
+        total = weight.sum().clamp_min(torch.finfo(weight.dtype).tiny)
+        return (loss * weight).sum() / total
+
+
+_TORCH_CONSTRAINTS = {
+    "device": [StrOptions({"auto", "cpu", "cuda"}), str, None],
+    "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+    "weight_decay": [Interval(Real, 0, None, closed="left"), None],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
+    "early_stopping": [StrOptions({"auto"}), "boolean", None],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+}
+
+
+class TorchEstimator(SkfamEstimator):
+    """Base of the torch families: a module trained by skorch with SST callbacks.
+
+    A family sets ``_module_class`` and implements ``_module_kwargs(n_in, n_out)``; the
+    input hooks ``_fit_inputs`` / ``_transform_inputs`` default to standardising 2-D
+    features (the fitted ``scaler_``).
+    """
+
+    _module_class: ClassVar[type[torch.nn.Module]]
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **SkfamEstimator._parameter_constraints,
+        **_TORCH_CONSTRAINTS,
+    }
+    #: Whether the internal validation split follows time order (sequence input).
+    _sequence_input: ClassVar[bool] = False
+
+    # ------------------------------------------------------------ input hooks
+    def _fit_inputs(self, X: np.ndarray) -> np.ndarray:
+        self.scaler_ = StandardScaler().set_output(transform="default").fit(X)
+        return self.scaler_.transform(X)
+
+    def _transform_inputs(self, X: np.ndarray) -> np.ndarray:
+        return self.scaler_.transform(X)
+
+    def _module_kwargs(self, n_in: int, n_out: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _split_gap(self) -> int:
+        return 0
+
+    # ------------------------------------------------------------ building
+    def _build_net(
+        self, module_kwargs: dict[str, Any], callbacks: list, train_split: Any
+    ) -> NeuralNet:
+        p = self.params_
+        criterion = torch.nn.CrossEntropyLoss if is_classifier(self) else torch.nn.MSELoss
+        loader = torch.Generator().manual_seed(derive_seed(self.random_state_, "loader"))
+        return _WeightedNet(
+            module=self._module_class,
+            criterion=criterion,
+            criterion__reduction="none",
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=p["weight_decay"],
+            lr=p["learning_rate"],
+            max_epochs=p["max_epochs"],
+            batch_size=p["batch_size"],
+            iterator_train=TensorBatches,
+            iterator_train__shuffle=True,
+            iterator_train__generator=loader,
+            iterator_valid=TensorBatches,
+            train_split=train_split,
+            callbacks=callbacks,
+            device=self.device_,
+            verbose=0,
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
+        )
+
+    def _callbacks(self, with_validation: bool, threshold: float) -> list:
+        settings = load_callbacks(self._family)
+        self.params_.update(settings)
+        monitor = "valid_loss" if with_validation else "train_loss"
+        callbacks: list = [
+            (
+                "lr_plateau",
+                LRScheduler(
+                    policy="ReduceLROnPlateau",
+                    monitor=monitor,
+                    patience=settings["lr_patience"],
+                    factor=settings["lr_factor"],
+                    min_lr=settings["min_lr"],
+                ),
+            )
+        ]
+        if with_validation:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=settings["patience"],
+                        threshold=threshold,
+                        threshold_mode="abs",
+                        load_best=True,
+                    ),
+                )
+            )
+        return callbacks
+
+    # ------------------------------------------------------------ fit / predict
+    def _fit_model(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
+    ) -> None:
+        p = self.params_
+        self.device_ = resolve_device(self.device)
+        inputs = self._fit_inputs(X)
+        classifier = is_classifier(self)
+        if classifier:
+            target = y.astype(np.int64)
+            n_out = len(self.classes_)
+        else:
+            self.target_mean_ = float(np.mean(y))
+            scale = float(np.std(y))
+            self.target_scale_ = scale if scale > 0 and np.isfinite(scale) else 1.0
+            target = ((y - self.target_mean_) / self.target_scale_).astype(np.float32)[:, None]
+            n_out = 1
+        stopping = defaults["early_stopping"]
+        use_es = resolve_early_stopping(p["early_stopping"], len(X), stopping["auto_min_samples"])
+        device = self.device_
+        if use_es:
+            train_idx, valid_idx = validation_split(
+                len(X),
+                p["validation_fraction"],
+                derive_seed(self.random_state_, "split"),
+                kind=defaults["validation"]["split"],
+                y_classes=target if classifier else None,
+                sequence=self._sequence_input,
+                gap=self._split_gap(),
+            )
+            train = TensorDataset(
+                inputs[train_idx], target[train_idx], sample_weight[train_idx], device
+            )
+            valid = TensorDataset(
+                inputs[valid_idx], target[valid_idx], sample_weight[valid_idx], device
+            )
+            train_split = predefined_split(valid)
+        else:
+            train = TensorDataset(inputs, target, sample_weight, device)
+            train_split = None
+        self.module_kwargs_ = self._module_kwargs(inputs.shape[-1], n_out)
+        net = self._build_net(
+            self.module_kwargs_, self._callbacks(use_es, float(stopping["threshold"])), train_split
+        )
+        with seeded_torch(derive_seed(self.random_state_, "init"), device):
+            net.initialize()
+            torch.manual_seed(derive_seed(self.random_state_, "dropout"))
+            net.partial_fit(train, None)
+        self.net_ = net
+        self.n_iter_ = len(net.history)
+        return None
+
+    def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
+        inputs = self._transform_inputs(X)
+        dataset = TensorDataset(inputs, device=self.net_.device)
+        with torch.inference_mode():
+            out = self.net_.forward(dataset, training=False, device="cpu")
+        out = out.numpy().astype(np.float64)
+        if is_classifier(self):
+            return softmax(out, axis=1)
+        return out[:, 0] * self.target_scale_ + self.target_mean_
+
+    # ------------------------------------------------------------ model files
+    def _model_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, bytes]]:
+        from safetensors.torch import save
+
+        state = {
+            k: v.detach().cpu().contiguous() for k, v in self.net_.module_.state_dict().items()
+        }
+        meta = {
+            "module_kwargs": self.module_kwargs_,
+            "device": self.device_,
+            "n_iter": self.n_iter_,
+        }
+        if not is_classifier(self):
+            meta.update(target_mean=self.target_mean_, target_scale=self.target_scale_)
+        blobs = {"module.safetensors": save(state)}
+        blobs.update(self._input_state())
+        return meta, {}, blobs
+
+    def _input_state(self) -> dict[str, bytes]:
+        return {"scaler.skops": dump_sklearn(self.scaler_)}
+
+    def _restore_input_state(self, blobs: dict[str, bytes]) -> None:
+        self.scaler_ = load_sklearn(
+            blobs["scaler.skops"], trusted=["sklearn.preprocessing._data.StandardScaler"]
+        )
+
+    def _restore_model_state(
+        self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
+    ) -> None:
+        from safetensors.torch import load
+
+        saved_device = meta["device"]
+        self.device_ = (
+            saved_device
+            if not saved_device.startswith("cuda") or torch.cuda.is_available()
+            else "cpu"
+        )
+        self.module_kwargs_ = meta["module_kwargs"]
+        self.n_iter_ = int(meta["n_iter"])
+        if "target_mean" in meta:
+            self.target_mean_ = float(meta["target_mean"])
+            self.target_scale_ = float(meta["target_scale"])
+        self._restore_input_state(blobs)
+        net = self._build_net(self.module_kwargs_, [], None)
+        with seeded_torch(0, self.device_):
+            net.initialize()
+        state = load(blobs["module.safetensors"])
+        net.module_.load_state_dict({k: v.to(self.device_) for k, v in state.items()})
+        self.net_ = net

@@ -1,0 +1,265 @@
+"""What every skfam estimator shares: SST parameters, seeds, threads, imputation, checks.
+
+Layers (in the style of imbalanced-learn): :class:`SkfamEstimator` holds the public ``fit``
+that validates and prepares, then calls the family's private ``_fit_model``;
+:class:`SkfamRegressorMixin` / :class:`SkfamClassifierMixin` add what differs by task; each
+family base (e.g. ``skfam.families.lightgbm._LightGBMBase``) adds its parameters and the
+algorithm; the concrete classes only join them.
+"""
+
+from __future__ import annotations
+
+import os
+from numbers import Integral
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._impute import FeatureImputer
+from ._registry import resolve_layers
+from ._seeds import resolve_random_state
+from ._sst import load_defaults
+from ._threads import resolve_n_jobs, thread_limit
+
+__all__ = [
+    "NonFinitePredictionError",
+    "SkfamClassifierMixin",
+    "SkfamEstimator",
+    "SkfamRegressorMixin",
+]
+
+#: Constructor parameters every estimator has, and which are not family hyperparameters.
+COMMON_PARAMS = ("variant", "random_state", "n_jobs", "device")
+
+# The post-fit sanity check predicts on at most this many training rows (evenly spaced)
+# for families that cannot check all of them for free.
+_SANITY_ROWS = 10_000
+
+
+class NonFinitePredictionError(ValueError):
+    """A fitted model predicts NaN or infinity on its own training data."""
+
+
+class SkfamEstimator(BaseEstimator):
+    """Base of every skfam estimator; not used directly.
+
+    Subclasses set ``_family`` and implement ``_fit_model(X, y, sample_weight)``, the
+    prediction hook of their task and ``_model_state`` / ``_restore_model_state`` for
+    model files.
+    """
+
+    _family: ClassVar[str]
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "variant": [str, None],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+    }
+    #: Whether a different random_state can change the fitted model.
+    _stochastic: ClassVar[bool] = True
+
+    # ------------------------------------------------------------------ parameters
+    @classmethod
+    def _hyperparameter_names(cls) -> list[str]:
+        return [p for p in cls._get_param_names() if p not in COMMON_PARAMS]
+
+    def _resolve_params(self) -> dict[str, Any]:
+        """Explicit argument > variant > family YAML > defaults.yaml, all validated."""
+        resolved = resolve_layers(self._family, self.variant)
+        explicit = {
+            name: getattr(self, name)
+            for name in self._hyperparameter_names()
+            if getattr(self, name) is not None
+        }
+        resolved.update(explicit)
+        missing = [n for n in self._hyperparameter_names() if resolved.get(n) is None]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__}: no value for {missing}: neither passed nor set in "
+                f"configs/models/{self._family}.yaml."
+            )
+        return resolved
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.non_deterministic = False
+        return tags
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> SkfamEstimator:
+        """Fit the estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; NaN is allowed and imputed inside the estimator.
+        y : array-like of shape (n_samples,)
+            Target values (class labels for classifiers).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights; None weighs every sample 1.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X, y = self._validate_fit_input(X, y)
+        weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        y = self._prepare_target(y)
+        self.random_state_ = resolve_random_state(self.random_state)
+        self.params_ = self._resolve_params()
+        defaults = load_defaults()
+        with thread_limit(resolve_n_jobs(self.n_jobs)):
+            self.imputer_ = self._make_imputer(defaults["imputation"]["strategy"])
+            X = self.imputer_.fit_transform(X)
+            finite = self._fit_model(X, y, weights, defaults)
+            self._check_training_predictions(X, finite)
+        return self
+
+    @classmethod
+    def _make_imputer(cls, strategy: str) -> FeatureImputer:
+        """Return the imputation step of this estimator (model files rebuild it with this too)."""
+        return FeatureImputer(strategy=strategy)
+
+    def _validate_fit_input(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        return validate_data(
+            self,
+            X,
+            y,
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+            y_numeric=not hasattr(self, "_encode_classes"),
+        )
+
+    def _validate_predict_input(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
+        return self.imputer_.transform(X)
+
+    def _fit_model(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
+    ) -> bool | None:
+        """Family hook: fit on imputed ``X``.
+
+        Returns whether the model's outputs on its training rows are finite when the
+        family knows that for free (e.g. from scores kept while training), else None.
+        """
+        raise NotImplementedError
+
+    def _check_training_predictions(self, X: np.ndarray, finite: bool | None) -> None:
+        if finite is None:
+            if len(X) > _SANITY_ROWS:
+                X = X[np.linspace(0, len(X) - 1, _SANITY_ROWS).astype(np.intp)]
+            finite = bool(np.isfinite(self._raw_outputs(X)).all())
+        if not finite:
+            raise NonFinitePredictionError(
+                f"The fitted {self._family!r} model ({type(self).__name__}) predicts "
+                "non-finite values on its training data; check the scale of X and y and "
+                "the hyperparameters (e.g. a smaller learning_rate)."
+            )
+
+    def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _threads(self) -> int:
+        return resolve_n_jobs(self.n_jobs)
+
+    # ------------------------------------------------------------------ model files
+    def save_model(self, path: str | os.PathLike) -> None:
+        """Save the fitted estimator to a versioned model file, atomically.
+
+        The file holds no pickle: load it with :func:`skfam.load_model`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination; an existing file is replaced only once the new one is complete.
+        """
+        from .model_file import save_model
+
+        save_model(self, path)
+
+    def _model_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, bytes]]:
+        """Family hook: (JSON-able meta, numeric arrays, byte blobs) of the fitted model."""
+        raise NotImplementedError
+
+    def _restore_model_state(
+        self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
+    ) -> None:
+        """Family hook: the inverse of ``_model_state``."""
+        raise NotImplementedError
+
+
+class SkfamRegressorMixin:
+    """Regression behaviour of a skfam estimator: float64 predictions."""
+
+    def _prepare_target(self, y: np.ndarray) -> np.ndarray:
+        return np.asarray(y, dtype=np.float64)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict regression targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data; NaN is imputed with the training statistics.
+
+        Returns
+        -------
+        y_pred : ndarray of float64, shape (n_samples,)
+        """
+        X = self._validate_predict_input(X)
+        with thread_limit(self._threads()):
+            return np.asarray(self._raw_outputs(X), dtype=np.float64)
+
+
+class SkfamClassifierMixin:
+    """Classification behaviour: label encoding, ``classes_``, ``predict_proba``."""
+
+    _encode_classes = True
+
+    def _prepare_target(self, y: np.ndarray) -> np.ndarray:
+        check_classification_targets(y)
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"Classifier can't train when only one class is present: {self.classes_.tolist()}."
+            )
+        return encoded.astype(np.int64)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Predict class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data; NaN is imputed with the training statistics.
+
+        Returns
+        -------
+        proba : ndarray of float64, shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; each row sums to 1.
+        """
+        X = self._validate_predict_input(X)
+        with thread_limit(self._threads()):
+            return np.asarray(self._raw_outputs(X), dtype=np.float64)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict class labels (the most probable class of each row).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data; NaN is imputed with the training statistics.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels drawn from ``classes_``.
+        """
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

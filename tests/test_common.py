@@ -1,0 +1,23 @@
+"""scikit-learn's common checks over every public estimator of the registry."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import skfam
+from skfam.testing import expected_failed_checks
+
+
+def _fast_instances():
+    for _, cls in skfam.all_estimators():
+        params = {"variant": "fast"}
+        if "device" in cls._get_param_names():
+            params["device"] = "cpu"
+        yield cls(**params)
+
+
+@parametrize_with_checks(
+    list(_fast_instances()),
+    expected_failed_checks=expected_failed_checks,
+    xfail_strict=True,
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
