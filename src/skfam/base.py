@@ -120,8 +120,7 @@ class SkfamEstimator(BaseEstimator):
             self._check_training_predictions(X, finite)
         return self
 
-    @classmethod
-    def _make_imputer(cls, strategy: str) -> FeatureImputer:
+    def _make_imputer(self, strategy: str) -> FeatureImputer:
         """Return the imputation step of this estimator (model files rebuild it with this too)."""
         return FeatureImputer(strategy=strategy)
 

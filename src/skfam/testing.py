@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from sklearn.base import BaseEstimator
 
-__all__ = ["expected_failed_checks"]
+__all__ = ["expected_failed_checks", "stochastic_params"]
+
+# Parameters (on top of the "fast" variant) under which a family's randomness shows, so a
+# test can check that another random_state gives another model. Families whose fast
+# variant is already random need no entry.
+_STOCHASTIC_PARAMS: dict[str, dict[str, object]] = {
+    "lightgbm": {"subsample": 0.7, "subsample_freq": 1, "colsample_bytree": 0.7},
+}
 
 # Checks a family is known to fail, each with its reason. Keyed by family key, then by
 # check name; tasks share a family's entry unless a check only runs for one task.
@@ -47,3 +54,26 @@ def expected_failed_checks(estimator: BaseEstimator) -> dict[str, str]:
     """
     family = getattr(estimator, "_family", None)
     return dict(_EXPECTED.get(family, {}))
+
+
+def stochastic_params(estimator: BaseEstimator | type) -> dict[str, object]:
+    """Return parameters under which ``estimator``'s randomness shows (for tests).
+
+    Parameters
+    ----------
+    estimator : skfam estimator or class
+        The estimator (or its class) whose family is looked up.
+
+    Returns
+    -------
+    params : dict
+        Constructor arguments to add to the "fast" variant.
+
+    Examples
+    --------
+    >>> from skfam import LightGBMRegressor
+    >>> from skfam.testing import stochastic_params
+    >>> stochastic_params(LightGBMRegressor)["subsample_freq"]
+    1
+    """
+    return dict(_STOCHASTIC_PARAMS.get(getattr(estimator, "_family", None), {}))

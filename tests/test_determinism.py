@@ -1,0 +1,127 @@
+"""Hypothesis properties of determinism, for every estimator of the registry."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import random
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+
+import skfam
+from skfam.testing import stochastic_params
+
+from ._strategies import FAMILIES, datasets, estimator_cases, fast_params, predictions
+
+CASES = estimator_cases()
+IDS = [cls.__name__ for _, _, cls in CASES]
+PROPERTY = settings(
+    max_examples=4,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def _global_rng_states():
+    return (
+        np.random.get_state()[1].copy(),  # noqa: NPY002 (reads, never seeds)
+        random.getstate(),
+        torch.get_rng_state().clone(),
+    )
+
+
+@pytest.mark.parametrize(("family", "task", "cls"), CASES, ids=IDS)
+@PROPERTY
+@given(data=st.data())
+def test_fit_is_reproducible_and_round_trips(family, task, cls, data, tmp_path_factory):
+    X, y = data.draw(datasets(task, FAMILIES[family].input_mode))
+    before = _global_rng_states()
+    first = cls(**fast_params(cls)).fit(X, y)
+    expected = predictions(first, X)
+    after = _global_rng_states()
+    # Global RNGs are exactly as they were: nothing seeds or draws from them.
+    assert np.array_equal(before[0], after[0])
+    assert before[1] == after[1]
+    assert torch.equal(before[2], after[2])
+
+    assert np.isfinite(expected).all()
+    second = cls(**fast_params(cls)).fit(X, y)
+    assert np.array_equal(predictions(second, X), expected)
+
+    cloned = clone(first).fit(X, y)
+    assert np.array_equal(predictions(cloned, X), expected)
+
+    assert np.array_equal(predictions(pickle.loads(pickle.dumps(first)), X), expected)
+    buffer = io.BytesIO()
+    joblib.dump(first, buffer)
+    buffer.seek(0)
+    assert np.array_equal(predictions(joblib.load(buffer), X), expected)
+
+    path = tmp_path_factory.mktemp("model") / "model.skfam"
+    first.save_model(path)
+    loaded = skfam.load_model(path)
+    assert type(loaded) is cls
+    assert loaded.get_params() == first.get_params()
+    assert np.array_equal(predictions(loaded, X), expected)
+    if task == "classification":
+        assert np.array_equal(loaded.predict(X), first.predict(X))
+
+
+@pytest.mark.parametrize(("family", "task", "cls"), CASES, ids=IDS)
+@PROPERTY
+@given(data=st.data())
+def test_thread_count_does_not_change_predictions(family, task, cls, data):
+    X, y = data.draw(datasets(task, FAMILIES[family].input_mode))
+    one = cls(**fast_params(cls), n_jobs=1).fit(X, y)
+    two = cls(**fast_params(cls), n_jobs=2).fit(X, y)
+    assert np.array_equal(predictions(one, X), predictions(two, X))
+    # Prediction with another thread count than fit, too.
+    one.set_params(n_jobs=2)
+    assert np.array_equal(predictions(one, X), predictions(two, X))
+
+
+@pytest.mark.parametrize(("family", "task", "cls"), CASES, ids=IDS)
+@PROPERTY
+@given(data=st.data())
+def test_sst_seed_is_used_when_random_state_is_none(family, task, cls, data):
+    X, y = data.draw(datasets(task, FAMILIES[family].input_mode))
+    default = cls(**fast_params(cls)).fit(X, y)
+    assert default.random_state_ == 42
+    explicit = cls(**fast_params(cls), random_state=42).fit(X, y)
+    assert np.array_equal(predictions(default, X), predictions(explicit, X))
+    with skfam.config_context(base_seed=7):
+        seeded = cls(**fast_params(cls)).fit(X, y)
+    assert seeded.random_state_ == 7
+    assert np.array_equal(
+        predictions(seeded, X),
+        predictions(cls(**fast_params(cls), random_state=7).fit(X, y), X),
+    )
+
+
+def _stochastic_data(task: str, input_mode: str):
+    rng = np.random.default_rng(0)
+    shape = (300, 8, 2) if input_mode == "sequence" else (300, 6)
+    X = rng.normal(size=shape)
+    signal = X.reshape(len(X), -1)[:, 0]
+    if task == "classification":
+        y = np.where(signal + rng.normal(scale=1.0, size=len(X)) > 0, "up", "down")
+    else:
+        y = signal + rng.normal(size=len(X))
+    return X, y
+
+
+@pytest.mark.parametrize(("family", "task", "cls"), CASES, ids=IDS)
+def test_random_state_changes_stochastic_families(family, task, cls):
+    X, y = _stochastic_data(task, FAMILIES[family].input_mode)
+    params = {**fast_params(cls), **stochastic_params(cls)}
+    a = cls(**params, random_state=0).fit(X, y)
+    b = cls(**params, random_state=1).fit(X, y)
+    differs = not np.array_equal(predictions(a, X), predictions(b, X))
+    assert differs == cls._stochastic
