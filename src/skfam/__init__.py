@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import families as _family_modules  # noqa: F401  (TEMPORARY: see _registry note)
 from ._registry import FamilyInfo, all_estimators, families, get_estimator, load_model_config
 from ._settings import config_context, get_config, set_config
 from ._sst import ConfigError
 from ._version import __version__
 from .base import NonFinitePredictionError
 from .model_file import ModelFileError, ModelVersionWarning, load_model
+from .sequences import make_hybrid, make_sequences
 
 __all__ = [
     "ConfigError",
@@ -30,6 +32,8 @@ __all__ = [
     "get_estimator",
     "load_model",
     "load_model_config",
+    "make_hybrid",
+    "make_sequences",
     "set_config",
 ]
 

@@ -56,6 +56,8 @@ class FamilyInfo:
         How to install the missing dependency.
     variants : tuple of str
         Named variants of the family's YAML.
+    demo_variant : str or None
+        The variant ``skfam train`` uses on the small demo data (None: the defaults).
     """
 
     key: str
@@ -70,6 +72,7 @@ class FamilyInfo:
     available: bool
     install_hint: str | None
     variants: tuple[str, ...]
+    demo_variant: str | None = None
     module: str = field(repr=False, default="")
 
 
@@ -147,6 +150,7 @@ def families() -> dict[str, FamilyInfo]:
             available=hint is None,
             install_hint=hint,
             variants=tuple(spec["variants"]),
+            demo_variant=meta.get("demo_variant"),
             module=entry["module"],
         )
     return out

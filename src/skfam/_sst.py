@@ -221,6 +221,12 @@ def load_family_file(family: str) -> dict[str, Any]:
         if key not in metadata:
             raise ConfigError(f"{where}: metadata.{key} is missing.")
         _expect(metadata[key], kind, where, f"metadata.{key}")
+    demo = metadata.get("demo_variant")
+    if demo is not None and demo not in variants:
+        raise ConfigError(
+            f"{where}: metadata.demo_variant {demo!r} is not one of the "
+            f"variants {sorted(variants)}."
+        )
     if metadata["input_mode"] not in _INPUT_MODES:
         raise ConfigError(
             f"{where}: metadata.input_mode must be one of {_INPUT_MODES}, got "

@@ -1,0 +1,148 @@
+"""The ``skfam`` console command: ``skfam list`` and ``skfam train``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from sklearn.metrics import accuracy_score, r2_score
+
+from ._registry import families
+from ._settings import config_context
+from .datasets import load_demo
+
+__all__ = ["main"]
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def cmd_list(out: TextIO) -> int:
+    """Print every registered family."""
+    rows = []
+    for key, info in sorted(families().items()):
+        rows.append(
+            [
+                key,
+                ",".join(info.tasks),
+                info.input_mode,
+                "yes" if info.gpu_capable else "no",
+                "yes" if info.enabled else "no",
+                ",".join(info.variants),
+                "yes" if info.available else f"no: {info.install_hint}",
+            ]
+        )
+    header = ["family", "tasks", "input", "gpu", "enabled", "variants", "available"]
+    print(_table(rows, header), file=out)
+    return 0
+
+
+def cmd_train(
+    out: TextIO,
+    err: TextIO,
+    selected: Sequence[str] | None,
+    tasks: Sequence[str],
+    variant: str | None,
+    device: str | None,
+) -> int:
+    """Train the chosen (default: every enabled) family on the demo data; print leaderboards."""
+    registry = families()
+    unknown = sorted(set(selected or []) - set(registry))
+    if unknown:
+        print(f"skfam train: unknown families {unknown}; known: {sorted(registry)}", file=err)
+        return 2
+    keys = list(selected) if selected else [k for k, i in sorted(registry.items()) if i.enabled]
+    jobs = []
+    for key in keys:
+        info = registry[key]
+        if not info.available:
+            print(f"skipping {key}: {info.install_hint}", file=err)
+            continue
+        for task in tasks:
+            if task in info.tasks:
+                jobs.append((key, task))
+    results: dict[str, list[list[str]]] = {task: [] for task in tasks}
+    failures = 0
+    for number, (key, task) in enumerate(jobs, start=1):
+        info = registry[key]
+        cls = info.regressor if task == "regression" else info.classifier
+        data = load_demo(task, info.input_mode)
+        print(
+            f"[{number}/{len(jobs)}] {key} ({task}, {data.name}) ...",
+            end=" ",
+            file=err,
+            flush=True,
+        )
+        params = {}
+        if variant is not None and variant in info.variants:
+            params["variant"] = variant
+        elif info.demo_variant is not None:
+            params["variant"] = info.demo_variant
+        if device is not None and "device" in cls._get_param_names():
+            params["device"] = device
+        if "sequence_shape" in cls._get_param_names():
+            params["sequence_shape"] = data.sequence_shape
+        start = time.perf_counter()
+        try:
+            model = cls(**params).fit(data.X_train, data.y_train)
+        except Exception as exc:  # reported per family and counted; the run goes on
+            print(f"failed: {type(exc).__name__}: {exc}", file=err)
+            failures += 1
+            continue
+        seconds = time.perf_counter() - start
+        predicted = model.predict(data.X_test)
+        if task == "regression":
+            score, metric = r2_score(data.y_test, predicted), "r2"
+        else:
+            score, metric = accuracy_score(data.y_test, predicted), "accuracy"
+        print(f"done in {seconds:.1f}s", file=err, flush=True)
+        results[task].append(
+            [
+                key,
+                data.name,
+                metric,
+                f"{score:.4f}",
+                f"{seconds:.2f}",
+                params.get("variant", "default"),
+            ]
+        )
+    for task, rows in results.items():
+        if not rows:
+            continue
+        rows.sort(key=lambda r: -float(r[3]))
+        ranked = [[str(i), *r] for i, r in enumerate(rows, start=1)]
+        print(f"\nLeaderboard: {task} (held-out score, higher is better)", file=out)
+        header = ["rank", "family", "dataset", "metric", "score", "fit_s", "variant"]
+        print(_table(ranked, header), file=out)
+    return 1 if failures else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``skfam`` command line."""
+    parser = argparse.ArgumentParser(prog="skfam", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="print the registered families")
+    train = sub.add_parser("train", help="train families on the embedded demo data")
+    train.add_argument("families", nargs="*", help="family keys (default: every enabled one)")
+    train.add_argument("--task", choices=["regression", "classification", "both"], default="both")
+    train.add_argument("--variant", help="a variant to use where the family has it (e.g. fast)")
+    train.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    train.add_argument("--seed", type=int, help="base seed (default: the SST's base_seed)")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        return cmd_list(sys.stdout)
+    tasks = ["regression", "classification"] if args.task == "both" else [args.task]
+    with config_context(base_seed=args.seed):
+        return cmd_train(sys.stdout, sys.stderr, args.families, tasks, args.variant, args.device)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
