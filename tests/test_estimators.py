@@ -1,0 +1,264 @@
+"""Behaviour every feature-input estimator promises, beyond scikit-learn's common checks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import sklearn
+import torch
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import skfam
+from skfam import LightGBMClassifier, LightGBMRegressor, MLPClassifier, MLPRegressor
+from skfam.base import NonFinitePredictionError
+
+from ._strategies import FAMILIES, estimator_cases, fast_params, predictions
+
+FEATURE_CASES = [c for c in estimator_cases() if FAMILIES[c[0]].input_mode == "features"]
+IDS = [cls.__name__ for _, _, cls in FEATURE_CASES]
+
+
+def _data(task, n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    signal = X[:, 0] - X[:, 1]
+    if task == "classification":
+        return X, np.where(signal > 0.5, "high", np.where(signal < -0.5, "low", "mid"))
+    return X, 10 * signal + rng.normal(size=n)
+
+
+@pytest.mark.parametrize(("family", "task", "cls"), FEATURE_CASES, ids=IDS)
+def test_all_nan_training_column_is_kept_and_handled(family, task, cls):
+    X, y = _data(task)
+    X[:, 2] = np.nan
+    model = cls(**fast_params(cls)).fit(X, y)
+    assert model.imputer_.empty_features_.tolist() == [False, False, True, False, False]
+    X_new = X.copy()
+    X_new[:, 2] = 5.0  # values in a column that was empty in training are ignored
+    assert np.array_equal(predictions(model, X_new), predictions(model, X))
+    # Sporadic NaN at predict are imputed with the training statistics.
+    X_gap = X.copy()
+    X_gap[::3, 0] = np.nan
+    filled = X.copy()
+    filled[::3, 0] = model.imputer_.statistics_[0]
+    assert np.array_equal(predictions(model, X_gap), predictions(model, filled))
+
+
+@pytest.mark.parametrize(("family", "task", "cls"), FEATURE_CASES, ids=IDS)
+def test_imputer_statistics_come_from_training_data_only(family, task, cls):
+    X, y = _data(task)
+    X[:10, 0] = np.nan
+    model = cls(**fast_params(cls)).fit(X, y)
+    assert model.imputer_.statistics_[0] == np.nanmedian(X[:, 0])
+
+
+@pytest.mark.parametrize(("family", "task", "cls"), FEATURE_CASES, ids=IDS)
+@pytest.mark.parametrize(
+    ("bad", "error", "match"),
+    [
+        (lambda X: np.where(X > 1.5, np.inf, X), ValueError, "infinity"),
+        (lambda X: X[:0], ValueError, "0 sample"),
+        (lambda X: X[:, :3], ValueError, "features"),
+        (lambda X: X.astype(str).astype(object), ValueError, "could not convert|[Ss]tring"),
+    ],
+    ids=["inf", "empty", "width", "strings"],
+)
+def test_bad_input_at_predict_gets_clear_errors(family, task, cls, bad, error, match):
+    X, y = _data(task)
+    model = cls(**fast_params(cls)).fit(X, y)
+    bad_X = bad(X)
+    if bad_X.dtype == object:
+        bad_X = bad_X.copy()
+        bad_X[0, 0] = "abc"
+    with pytest.raises(error, match=match):
+        model.predict(bad_X)
+
+
+@pytest.mark.parametrize(("family", "task", "cls"), FEATURE_CASES, ids=IDS)
+def test_sparse_input_is_refused(family, task, cls):
+    from scipy import sparse
+
+    X, y = _data(task)
+    with pytest.raises(TypeError, match="[Ss]parse"):
+        cls(**fast_params(cls)).fit(sparse.csr_matrix(X), y)
+
+
+@pytest.mark.parametrize(("family", "task", "cls"), FEATURE_CASES, ids=IDS)
+def test_sample_weight_is_used(family, task, cls):
+    X, y = _data(task)
+    plain = cls(**fast_params(cls)).fit(X, y)
+    ones = cls(**fast_params(cls)).fit(X, y, sample_weight=np.ones(len(y)))
+    assert np.array_equal(predictions(plain, X), predictions(ones, X))
+    weights = np.where(np.arange(len(y)) % 2 == 0, 5.0, 0.2)
+    weighted = cls(**fast_params(cls)).fit(X, y, sample_weight=weights)
+    assert not np.array_equal(predictions(plain, X), predictions(weighted, X))
+    with pytest.raises(ValueError, match="sample_weight"):
+        cls(**fast_params(cls)).fit(X, y, sample_weight=np.ones(3))
+
+
+@pytest.mark.parametrize(("family", "task", "cls"), FEATURE_CASES, ids=IDS)
+def test_outputs_types(family, task, cls):
+    X, y = _data(task)
+    model = cls(**fast_params(cls)).fit(X, y)
+    predicted = model.predict(X)
+    if task == "regression":
+        assert predicted.dtype == np.float64 and predicted.shape == (len(X),)
+    else:
+        assert list(model.classes_) == ["high", "low", "mid"]
+        assert set(predicted) <= {"high", "low", "mid"}
+        proba = model.predict_proba(X)
+        assert proba.shape == (len(X), 3) and proba.dtype == np.float64
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+        assert (model.predict(X) == model.classes_[proba.argmax(axis=1)]).all()
+        assert (predicted == y).mean() > 0.6
+
+
+@pytest.mark.parametrize(("family", "task", "cls"), FEATURE_CASES, ids=IDS)
+def test_pandas_input_and_set_output_do_not_leak(family, task, cls):
+    pd = pytest.importorskip("pandas")
+    X, y = _data(task)
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    with sklearn.config_context(transform_output="pandas"):
+        model = cls(**fast_params(cls)).fit(frame, pd.Series(y))
+        in_pandas_mode = predictions(model, frame)
+    assert list(model.feature_names_in_) == list("abcde")
+    assert np.array_equal(in_pandas_mode, predictions(model, frame))
+    assert np.array_equal(
+        predictions(model, frame), predictions(cls(**fast_params(cls)).fit(X, y), X)
+    )
+
+
+@pytest.mark.parametrize(("family", "task", "cls"), FEATURE_CASES, ids=IDS)
+def test_thread_settings_are_restored(family, task, cls):
+    from threadpoolctl import threadpool_info
+
+    X, y = _data(task)
+    torch_threads = torch.get_num_threads()
+    pools = [p["num_threads"] for p in threadpool_info()]
+    model = cls(**fast_params(cls), n_jobs=1).fit(X, y)
+    model.predict(X)
+    assert torch.get_num_threads() == torch_threads
+    assert [p["num_threads"] for p in threadpool_info()] == pools
+
+
+def test_non_finite_training_predictions_fail_fit_with_the_family_name():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X[:, 0] * 1e30
+    model = MLPRegressor(variant="fast", device="cpu", learning_rate=1e30, max_epochs=5)
+    with pytest.raises(NonFinitePredictionError, match="'mlp' model"):
+        model.fit(X, y)
+
+
+def test_lightgbm_post_fit_check_sees_nan_scores(monkeypatch):
+    from skfam.families import lightgbm as module
+
+    monkeypatch.setattr(module, "_booster_outputs_finite", lambda booster, valid: False)
+    X, y = _data("regression")
+    with pytest.raises(NonFinitePredictionError, match="'lightgbm' model"):
+        LightGBMRegressor(variant="fast").fit(X, y)
+
+
+def test_lightgbm_early_stopping_uses_internal_split():
+    X, y = _data("regression", n=2000)
+    auto = LightGBMRegressor(variant="fast", n_estimators=500, learning_rate=0.5).fit(X, y)
+    assert auto.best_iteration_ < auto.n_iter_ <= 500  # auto: on from 1000 rows
+    off = LightGBMRegressor(variant="fast", early_stopping=False).fit(X, y)
+    assert off.best_iteration_ == off.n_iter_ == 20
+    with pytest.raises(ValueError, match="leave an empty part"):
+        LightGBMRegressor(variant="fast", early_stopping=True).fit(X[:1], y[:1])
+
+
+def test_mlp_early_stopping_stops_and_keeps_best():
+    X, y = _data("regression", n=1200)
+    model = MLPRegressor(variant="fast", device="cpu", max_epochs=300).fit(X, y)
+    assert model.n_iter_ < 300
+    assert model.params_["patience"] == 10  # from configs/callbacks.yaml
+    assert "early_stopping" in dict(model.net_.callbacks_)
+
+
+def test_mlp_learns_regression_and_classification():
+    from sklearn.metrics import accuracy_score, r2_score
+
+    X, y = _data("regression", n=600)
+    reg = MLPRegressor(variant="fast", device="cpu").fit(X[:400], y[:400])
+    assert r2_score(y[400:], reg.predict(X[400:])) > 0.9
+    X, y = _data("classification", n=600)
+    clf = MLPClassifier(variant="fast", device="cpu").fit(X[:400], y[:400])
+    assert accuracy_score(y[400:], clf.predict(X[400:])) > 0.85
+
+
+def test_works_in_pipeline_gridsearch_with_processes():
+    X, y = _data("classification", n=150)
+    pipe = make_pipeline(StandardScaler(), LightGBMClassifier(variant="fast"))
+    search = GridSearchCV(pipe, {"lightgbmclassifier__num_leaves": [3, 7]}, cv=3, n_jobs=2)
+    search.fit(X, y)
+    assert search.best_params_["lightgbmclassifier__num_leaves"] in (3, 7)
+    sequential = GridSearchCV(pipe, {"lightgbmclassifier__num_leaves": [3, 7]}, cv=3)
+    sequential.fit(X, y)
+    assert np.array_equal(
+        search.cv_results_["mean_test_score"], sequential.cv_results_["mean_test_score"]
+    )
+
+
+def test_cross_val_score_with_mlp():
+    X, y = _data("regression", n=150)
+    scores = cross_val_score(MLPRegressor(variant="fast", device="cpu"), X, y, cv=3)
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+
+
+def test_fresh_interpreter_reproduces_predictions(tmp_path):
+    X, y = _data("regression")
+    Xc, yc = _data("classification")
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    np.save(tmp_path / "yc.npy", yc)
+    script = textwrap.dedent(f"""
+        import numpy as np
+        import skfam
+        X = np.load({str(tmp_path / "X.npy")!r})
+        y = np.load({str(tmp_path / "y.npy")!r})
+        yc = np.load({str(tmp_path / "yc.npy")!r})
+        out = [skfam.LightGBMRegressor(variant="fast").fit(X, y).predict(X),
+               skfam.MLPRegressor(variant="fast", device="cpu").fit(X, y).predict(X),
+               skfam.MLPClassifier(variant="fast", device="cpu").fit(X, yc).predict_proba(X)]
+        np.savez({str(tmp_path / "out.npz")!r}, *out)
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True)
+    out = np.load(tmp_path / "out.npz")
+    here = [
+        LightGBMRegressor(variant="fast").fit(X, y).predict(X),
+        MLPRegressor(variant="fast", device="cpu").fit(X, y).predict(X),
+        MLPClassifier(variant="fast", device="cpu").fit(Xc, yc).predict_proba(X),
+    ]
+    for i, expected in enumerate(here):
+        assert np.array_equal(out[f"arr_{i}"], expected)
+
+
+def test_device_errors_are_clear():
+    X, y = _data("regression")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            MLPRegressor(variant="fast", device="cuda").fit(X, y)
+    with pytest.raises(ValueError, match="device"):
+        MLPRegressor(variant="fast", device="tpu").fit(X, y)
+
+
+def test_invalid_hyperparameter_is_rejected_at_fit():
+    X, y = _data("regression")
+    with pytest.raises(ValueError, match="num_leaves"):
+        LightGBMRegressor(num_leaves=1).fit(X, y)
+    with pytest.raises(ValueError, match="hidden_sizes"):
+        MLPRegressor(variant="fast", device="cpu", hidden_sizes=[8, -1]).fit(X, y)
+
+
+def test_families_are_reachable_by_attribute():
+    assert skfam.LightGBMRegressor is LightGBMRegressor
+    with pytest.raises(AttributeError):
+        skfam.NoSuchRegressor  # noqa: B018
