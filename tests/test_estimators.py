@@ -121,7 +121,7 @@ def test_outputs_types(family, task, cls):
 
 @pytest.mark.parametrize(("family", "task", "cls"), FEATURE_CASES, ids=IDS)
 def test_pandas_input_and_set_output_do_not_leak(family, task, cls):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     X, y = _data(task)
     frame = pd.DataFrame(X, columns=list("abcde"))
     with sklearn.config_context(transform_output="pandas"):

@@ -73,7 +73,7 @@ def test_round_trip_predicts_bit_for_bit(cls, classes, tmp_path):
 
 
 def test_feature_names_survive(tmp_path):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     X, y = _data()
     frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])])
     model = LightGBMRegressor(variant="fast").fit(frame, y)
