@@ -39,7 +39,8 @@ class FeatureImputer(TransformerMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from skfam._impute import FeatureImputer
-    >>> FeatureImputer().fit_transform(np.array([[1.0, np.nan], [3.0, np.nan], [np.nan, 1]]))
+    >>> X = np.array([[1.0, np.nan], [3.0, np.nan], [np.nan, np.nan]])
+    >>> FeatureImputer().fit_transform(X)
     array([[1., 0.],
            [3., 0.],
            [2., 0.]])
