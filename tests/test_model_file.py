@@ -74,6 +74,7 @@ def test_round_trip_predicts_bit_for_bit(cls, classes, tmp_path):
 
 def test_feature_names_survive(tmp_path):
     import pandas as pd
+
     X, y = _data()
     frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])])
     model = LightGBMRegressor(variant="fast").fit(frame, y)
@@ -273,3 +274,27 @@ def test_mlp_file_holds_safetensors_and_skops_not_pickle(tmp_path):
     with zipfile.ZipFile(tmp_path / "m.skfam") as archive:
         names = set(archive.namelist())
     assert {"blobs/module.safetensors", "blobs/scaler.skops", "manifest.json"} <= names
+
+
+def test_untrusted_skops_type_is_refused(tmp_path):
+    import skops.io
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _data()
+    model = MLPRegressor(variant="fast", device="cpu").fit(X, y)
+    path = tmp_path / "m.skfam"
+    model.save_model(path)
+    payload = skops.io.dumps(Pipeline([("scale", StandardScaler().fit(X[:, :2]))]))
+
+    def edit(manifest):
+        manifest["checksums"]["blobs/scaler.skops"] = hashlib.sha256(payload).hexdigest()
+
+    _with_manifest(path, tmp_path / "tmp.skfam", edit)
+    _rewrite(
+        tmp_path / "tmp.skfam",
+        tmp_path / "evil.skfam",
+        lambda name, data: payload if name == "blobs/scaler.skops" else data,
+    )
+    with pytest.raises(ModelFileError, match="untrusted types"):
+        skfam.load_model(tmp_path / "evil.skfam")

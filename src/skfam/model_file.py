@@ -101,18 +101,62 @@ def dump_sklearn(obj: Any) -> bytes:
     return skops.io.dumps(obj)
 
 
+# Plain containers and numeric types any skops blob may hold besides the listed classes.
+_SKOPS_PLAIN = frozenset(
+    [
+        f"builtins.{name}"
+        for name in ("list", "dict", "tuple", "str", "int", "float", "bool", "NoneType", "slice")
+    ]
+    + [
+        f"numpy.{name}"
+        for name in (
+            "ndarray",
+            "dtype",
+            "float64",
+            "float32",
+            "int64",
+            "int32",
+            "intp",
+            "bool_",
+            "uint8",
+        )
+    ]
+)
+
+
+def _skops_types(data: bytes) -> set[str]:
+    """Return every ``module.class`` named in a skops blob's schema, without loading it."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    found: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__class__" in node:
+                found.add(f"{node.get('__module__')}.{node['__class__']}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
 def load_sklearn(data: bytes, trusted: list[str]) -> Any:
-    """Load a skops blob, trusting only the listed types; anything else is refused."""
+    """Load a skops blob holding only the listed classes (and plain containers/numbers).
+
+    skops' own default trust list accepts many scikit-learn classes; this check is stricter:
+    any class outside ``trusted`` is refused before skops constructs anything.
+    """
     import skops.io
-    from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
-        untrusted = set(skops.io.get_untrusted_types(data=data)) - set(trusted)
-        if untrusted:
-            raise ModelFileError(f"model file holds untrusted types {sorted(untrusted)}.")
-        return skops.io.loads(data, trusted=trusted)
-    except UntrustedTypesFoundException as exc:
-        raise ModelFileError(f"model file holds untrusted types: {exc}") from exc
+        found = _skops_types(data)
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise ModelFileError(f"a scikit-learn member is not a valid skops blob: {exc}") from exc
+    untrusted = found - set(trusted) - _SKOPS_PLAIN
+    if untrusted:
+        raise ModelFileError(f"model file holds untrusted types {sorted(untrusted)}.")
+    return skops.io.loads(data, trusted=sorted(found))
 
 
 # ---------------------------------------------------------------------- save
