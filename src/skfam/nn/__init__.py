@@ -4,6 +4,19 @@ Each module is a plain :class:`torch.nn.Module` importable at top level (so it p
 built by the estimators from their resolved hyperparameters.
 """
 
+from .cnn1d import CNN1DEncoder, CNN1DModule
+from .hybrid import HybridModule
+from .lstm import LSTMEncoder, LSTMModule
 from .mlp import MLPModule
+from .transformer import TransformerEncoderNet, TransformerModule
 
-__all__ = ["MLPModule"]
+__all__ = [
+    "CNN1DEncoder",
+    "CNN1DModule",
+    "HybridModule",
+    "LSTMEncoder",
+    "LSTMModule",
+    "MLPModule",
+    "TransformerEncoderNet",
+    "TransformerModule",
+]

@@ -1,0 +1,346 @@
+"""The ``hybrid`` family: tabular features plus a sequence, joined by an MLP head."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from .._docs import fill_doc
+from .._sequence import (
+    channel_scaling,
+    dump_arrays,
+    load_arrays,
+    padded_outputs,
+    poor_generic_score,
+)
+from .._torch import TorchEstimator
+from ..base import SkfamClassifierMixin, SkfamRegressorMixin
+from ..nn.hybrid import ENCODERS, HybridModule
+
+__all__ = ["HybridClassifier", "HybridRegressor"]
+
+_DOC_PARAMETERS = """
+    ``X`` is 2-D: ``[features | sequence flattened time-major]`` (build it with
+    :func:`skfam.make_hybrid`); ``sequence_shape=(L, C)`` says how many of the last columns
+    are the sequence (column ``F + t * C + c`` is channel ``c`` at step ``t``), the first
+    ``F = n_features - L * C`` columns are tabular features. ``sequence_shape=None`` reads
+    the whole row as one univariate sequence (``L = n_features``, ``C = 1``, no tabular
+    features). A width smaller than ``L * C`` raises ValueError at fit, another width than
+    fit's at predict too. NaN is imputed per column with statistics of the training data;
+    features are standardised per column and the sequence per channel. Every
+    hyperparameter defaults to None, meaning "take it from the SST"
+    (``configs/models/hybrid.yaml``, its ``variant``, then ``configs/defaults.yaml``); the
+    values used are in ``params_``.
+
+    Parameters
+    ----------
+    sequence_shape : tuple of (int, int), default=None
+        ``(L, C)`` of the sequence part; None: the whole row is a univariate sequence. A
+        description of the input, not a hyperparameter, so it is not read from the SST.
+    encoder : {"lstm", "cnn1d", "transformer"}, default=None
+        The sequence encoder.
+    hidden_size : int, default=None
+        Width of the encoder: LSTM hidden units, CNN channels per layer or transformer
+        ``d_model`` (feed-forward width ``2 * hidden_size``).
+    num_layers : int, default=None
+        Layers of the encoder.
+    kernel_size : int, default=None
+        Convolution width (``encoder="cnn1d"`` only).
+    n_heads : int, default=None
+        Attention heads (``encoder="transformer"`` only; must divide ``hidden_size``).
+    head_sizes : sequence of int, default=None
+        Hidden widths of the MLP head on ``[features | embedding]``.
+    dropout : float, default=None
+        Dropout in the encoder and after each hidden layer of the head.
+    learning_rate : float, default=None
+        AdamW learning rate.
+    weight_decay : float, default=None
+        AdamW weight decay.
+    batch_size : int, default=None
+        Rows per training batch.
+    max_epochs : int, default=None
+        Most passes over the training data.
+    early_stopping : {"auto", True, False}, default=None
+        Stop when the validation loss stops improving and keep the best weights; the
+        validation part is the last ``validation_fraction`` of the rows (time order) after
+        a purge gap of ``L`` rows. "auto" turns it on from
+        ``early_stopping.auto_min_samples`` rows.
+    validation_fraction : float, default=None
+        Share of rows held out for early stopping.
+    variant : str, default=None
+        A named variant of ``configs/models/hybrid.yaml``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of weight init, batch order and dropout; None takes ``base_seed`` from the SST.
+    n_jobs : int, default=None
+        Threads for fit and predict; None takes the SST's ``n_jobs``.
+    device : {"auto", "cpu", "cuda"} or "cuda:N", default=None
+        Where to train; None takes the SST's ``device``.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The fitted net; ``net_.module_`` is the :class:`~skfam.nn.HybridModule`.
+    params_ : dict
+        The hyperparameters (and callback settings) actually used.
+    random_state_ : int
+        The seed actually used.
+    device_ : str
+        The device the net was trained on.
+    n_iter_ : int
+        Epochs run.
+    sequence_shape_ : tuple of (int, int)
+        ``(L, C)`` used.
+    n_tabular_features_ : int
+        ``F``, the tabular features in front of the sequence.
+    imputer_ : FeatureImputer
+        Per-column imputation fitted on the training data.
+    n_features_in_ : int
+        ``F + L * C``.
+    feature_names_in_ : ndarray of str
+        Column names, when fit got a DataFrame with string column names.
+"""
+
+
+class _HybridBase(TorchEstimator):
+    """Shared parameters of the hybrid estimators."""
+
+    _family: ClassVar[str] = "hybrid"
+    _module_class = HybridModule
+    _sequence_input: ClassVar[bool] = True
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **TorchEstimator._parameter_constraints,
+        "sequence_shape": [tuple, list, None],
+        "encoder": [StrOptions(set(ENCODERS)), None],
+        "hidden_size": [Interval(Integral, 1, None, closed="left"), None],
+        "num_layers": [Interval(Integral, 1, None, closed="left"), None],
+        "kernel_size": [Interval(Integral, 1, None, closed="left"), None],
+        "n_heads": [Interval(Integral, 1, None, closed="left"), None],
+        "head_sizes": [list, tuple, None],
+        "dropout": [Interval(Real, 0, 1, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        sequence_shape: tuple[int, int] | None = None,
+        encoder: str | None = None,
+        hidden_size: int | None = None,
+        num_layers: int | None = None,
+        kernel_size: int | None = None,
+        n_heads: int | None = None,
+        head_sizes: Sequence[int] | None = None,
+        dropout: float | None = None,
+        learning_rate: float | None = None,
+        weight_decay: float | None = None,
+        batch_size: int | None = None,
+        max_epochs: int | None = None,
+        early_stopping: bool | str | None = None,
+        validation_fraction: float | None = None,
+        variant: str | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        n_jobs: int | None = None,
+        device: str | None = None,
+    ):
+        self.sequence_shape = sequence_shape
+        self.encoder = encoder
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.kernel_size = kernel_size
+        self.n_heads = n_heads
+        self.head_sizes = head_sizes
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.variant = variant
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.device = device
+
+    @classmethod
+    def _hyperparameter_names(cls) -> list[str]:
+        return [p for p in super()._hyperparameter_names() if p != "sequence_shape"]
+
+    # ------------------------------------------------------------------ layout
+    def _validate_fit_input(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        X, y = super()._validate_fit_input(X, y)
+        width = X.shape[1]
+        shape = self.sequence_shape
+        if shape is None:
+            length, channels = width, 1
+        else:
+            if (
+                len(shape) != 2
+                or not all(isinstance(v, Integral) and not isinstance(v, bool) for v in shape)
+                or min(shape) < 1
+            ):
+                raise ValueError(
+                    f"sequence_shape must be (L, C) with positive ints, got {shape!r}."
+                )
+            length, channels = int(shape[0]), int(shape[1])
+            if length * channels > width:
+                raise ValueError(
+                    f"X has {width} columns, fewer than the {length} x {channels} = "
+                    f"{length * channels} of sequence_shape={tuple(shape)}; the input must be "
+                    "[features | flattened sequence] (see skfam.make_hybrid)."
+                )
+        self.sequence_shape_ = (length, channels)
+        self.n_tabular_features_ = width - length * channels
+        return X, y
+
+    def _split_gap(self) -> int:
+        # As for the sequence families: rows are windows one step apart, so a gap of L rows
+        # keeps the rows and the target of training windows out of validation windows.
+        return self.sequence_shape_[0]
+
+    def _fit_inputs(self, X: np.ndarray) -> np.ndarray:
+        k = self.n_tabular_features_
+        features = X[:, :k]
+        self.feature_mean_ = features.mean(axis=0)
+        scale = features.std(axis=0)
+        self.feature_scale_ = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+        sequence = X[:, k:].reshape(len(X), *self.sequence_shape_)
+        self.channel_mean_, self.channel_scale_ = channel_scaling(sequence)
+        return self._transform_inputs(X)
+
+    def _transform_inputs(self, X: np.ndarray) -> np.ndarray:
+        k = self.n_tabular_features_
+        out = np.empty(X.shape, dtype=np.float32)
+        out[:, :k] = (X[:, :k] - self.feature_mean_) / self.feature_scale_
+        sequence = X[:, k:].reshape(len(X), *self.sequence_shape_)
+        out[:, k:] = ((sequence - self.channel_mean_) / self.channel_scale_).reshape(len(X), -1)
+        return out
+
+    def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
+        return padded_outputs(self, self._transform_inputs(X))
+
+    def _module_kwargs(self, n_in: int, n_out: int) -> dict[str, Any]:
+        p = self.params_
+        heads = p["head_sizes"]
+        if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in heads):
+            raise ValueError(f"head_sizes must be positive ints, got {heads!r}.")
+        size, layers, dropout = int(p["hidden_size"]), int(p["num_layers"]), float(p["dropout"])
+        encoder = p["encoder"]
+        if encoder == "lstm":
+            kwargs: dict[str, Any] = {
+                "hidden_size": size,
+                "num_layers": layers,
+                "dropout": dropout,
+            }
+        elif encoder == "cnn1d":
+            kwargs = {
+                "channels": [size] * layers,
+                "kernel_size": int(p["kernel_size"]),
+                "pooling": "mean",
+                "dropout": dropout,
+            }
+        else:
+            if size % p["n_heads"]:
+                raise ValueError(
+                    f"hidden_size ({size}) must be a multiple of n_heads ({p['n_heads']}) for "
+                    "the transformer encoder."
+                )
+            kwargs = {
+                "d_model": size,
+                "n_heads": int(p["n_heads"]),
+                "num_layers": layers,
+                "dim_feedforward": 2 * size,
+                "dropout": dropout,
+            }
+        length, channels = self.sequence_shape_
+        return {
+            "n_features": int(self.n_tabular_features_),
+            "seq_len": int(length),
+            "n_channels": int(channels),
+            "n_out": int(n_out),
+            "encoder": encoder,
+            "encoder_kwargs": kwargs,
+            "head_sizes": [int(s) for s in heads],
+            "dropout": dropout,
+        }
+
+    # ------------------------------------------------------------------ model files
+    def _input_state(self) -> dict[str, bytes]:
+        return {
+            "hybrid_scaling.npz": dump_arrays(
+                feature_mean=self.feature_mean_,
+                feature_scale=self.feature_scale_,
+                channel_mean=self.channel_mean_,
+                channel_scale=self.channel_scale_,
+            )
+        }
+
+    def _restore_input_state(self, blobs: dict[str, bytes]) -> None:
+        arrays = load_arrays(blobs["hybrid_scaling.npz"])
+        self.feature_mean_ = arrays["feature_mean"]
+        self.feature_scale_ = arrays["feature_scale"]
+        self.channel_mean_ = arrays["channel_mean"]
+        self.channel_scale_ = arrays["channel_scale"]
+
+    def _model_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, bytes]]:
+        meta, arrays, blobs = super()._model_state()
+        meta.update(
+            sequence_shape=list(self.sequence_shape_),
+            n_tabular_features=self.n_tabular_features_,
+        )
+        return meta, arrays, blobs
+
+    def _restore_model_state(
+        self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
+    ) -> None:
+        self.sequence_shape_ = tuple(int(v) for v in meta["sequence_shape"])
+        self.n_tabular_features_ = int(meta["n_tabular_features"])
+        super()._restore_model_state(meta, arrays, blobs)
+
+
+@fill_doc(parameters=_DOC_PARAMETERS)
+class HybridRegressor(RegressorMixin, SkfamRegressorMixin, _HybridBase):
+    """Tabular features plus a sequence for regression (MSE loss), trained with skorch.
+
+    %(parameters)s
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfam import HybridRegressor, make_hybrid
+    >>> rng = np.random.default_rng(0)
+    >>> features, windows = rng.normal(size=(200, 3)), rng.normal(size=(200, 10, 2))
+    >>> X = make_hybrid(features, windows)
+    >>> y = features[:, 0] + windows[:, -1, 0]
+    >>> reg = HybridRegressor(sequence_shape=(10, 2), variant="fast", device="cpu").fit(X, y)
+    >>> reg.predict(X[:3]).shape, reg.n_tabular_features_
+    ((3,), 3)
+    """
+
+    def __sklearn_tags__(self):
+        # See poor_generic_score: sklearn's generic regression data has no time structure.
+        return poor_generic_score(super().__sklearn_tags__())
+
+
+@fill_doc(parameters=_DOC_PARAMETERS)
+class HybridClassifier(ClassifierMixin, SkfamClassifierMixin, _HybridBase):
+    """Tabular features plus a sequence for classification (cross-entropy).
+
+    %(parameters)s
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfam import HybridClassifier, make_hybrid
+    >>> rng = np.random.default_rng(0)
+    >>> X = make_hybrid(rng.normal(size=(100, 2)), rng.normal(size=(100, 6, 1)))
+    >>> y = np.where(X[:, 0] + X[:, -1] > 0, "up", "down")
+    >>> clf = HybridClassifier(sequence_shape=(6, 1), variant="fast", device="cpu").fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """

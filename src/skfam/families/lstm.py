@@ -1,0 +1,137 @@
+"""The ``lstm`` family: a stacked LSTM on (n_samples, L, C) windows."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import Interval
+
+from .._docs import fill_doc
+from .._sequence import DOC_COMMON_PARAMETERS, DOC_INPUT, _SequenceBase, poor_generic_score
+from ..base import SkfamClassifierMixin, SkfamRegressorMixin
+from ..nn.lstm import LSTMModule
+
+__all__ = ["LSTMClassifier", "LSTMRegressor"]
+
+_DOC_PARAMETERS = (
+    DOC_INPUT
+    + """
+    Parameters
+    ----------
+    hidden_size : int, default=None
+        Hidden units per direction and layer.
+    num_layers : int, default=None
+        Stacked LSTM layers.
+    dropout : float, default=None
+        Dropout between stacked layers and before the head.
+    bidirectional : bool, default=None
+        Also read each window backwards.
+"""
+    + DOC_COMMON_PARAMETERS
+)
+
+
+class _LSTMBase(_SequenceBase):
+    """Shared parameters of the LSTM estimators."""
+
+    _family: ClassVar[str] = "lstm"
+    _module_class = LSTMModule
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **_SequenceBase._parameter_constraints,
+        "hidden_size": [Interval(Integral, 1, None, closed="left"), None],
+        "num_layers": [Interval(Integral, 1, None, closed="left"), None],
+        "dropout": [Interval(Real, 0, 1, closed="left"), None],
+        "bidirectional": ["boolean", None],
+        "impute_forward_fill": ["boolean", None],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size: int | None = None,
+        num_layers: int | None = None,
+        dropout: float | None = None,
+        bidirectional: bool | None = None,
+        impute_forward_fill: bool | None = None,
+        learning_rate: float | None = None,
+        weight_decay: float | None = None,
+        batch_size: int | None = None,
+        max_epochs: int | None = None,
+        early_stopping: bool | str | None = None,
+        validation_fraction: float | None = None,
+        variant: str | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        n_jobs: int | None = None,
+        device: str | None = None,
+    ):
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.bidirectional = bidirectional
+        self.impute_forward_fill = impute_forward_fill
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.variant = variant
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.device = device
+
+    def _module_kwargs(self, n_in: int, n_out: int) -> dict[str, Any]:
+        p = self.params_
+        return {
+            "n_in": int(n_in),
+            "n_out": int(n_out),
+            "hidden_size": int(p["hidden_size"]),
+            "num_layers": int(p["num_layers"]),
+            "dropout": float(p["dropout"]),
+            "bidirectional": bool(p["bidirectional"]),
+        }
+
+
+@fill_doc(parameters=_DOC_PARAMETERS)
+class LSTMRegressor(RegressorMixin, SkfamRegressorMixin, _LSTMBase):
+    """LSTM on sequence windows for regression (MSE loss), trained with skorch.
+
+    %(parameters)s
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfam import LSTMRegressor, make_sequences
+    >>> series = np.cumsum(np.random.default_rng(0).normal(size=(300, 2)), axis=0)
+    >>> X, y = make_sequences(series, 10, target=series[:, 0])
+    >>> reg = LSTMRegressor(variant="fast", device="cpu").fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
+    def __sklearn_tags__(self):
+        # See poor_generic_score: sklearn's generic regression data has no time structure.
+        return poor_generic_score(super().__sklearn_tags__())
+
+
+@fill_doc(parameters=_DOC_PARAMETERS)
+class LSTMClassifier(ClassifierMixin, SkfamClassifierMixin, _LSTMBase):
+    """LSTM on sequence windows for binary and multiclass classification (cross-entropy).
+
+    %(parameters)s
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfam import LSTMClassifier
+    >>> X = np.random.default_rng(0).normal(size=(100, 8, 2))
+    >>> y = np.where(X[:, -1, 0] > 0, "up", "down")
+    >>> clf = LSTMClassifier(variant="fast", device="cpu").fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """

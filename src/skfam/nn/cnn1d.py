@@ -1,0 +1,118 @@
+"""A causal 1-D convolutional network for (batch, length, channels) sequences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["POOLINGS", "CNN1DEncoder", "CNN1DModule"]
+
+#: Global pooling over time of the convolutional features.
+POOLINGS = ("mean", "max", "last")
+
+
+class CNN1DEncoder(nn.Module):
+    """Stack of causal ``Conv1d -> ReLU -> Dropout`` layers and a global pooling over time.
+
+    Convolutions are left-padded (causal): the feature at step ``t`` sees steps ``<= t``
+    only, so ``pooling="last"`` summarises the whole window. Any length >= 1 works.
+
+    Parameters
+    ----------
+    n_in : int
+        Channels of the input.
+    channels : sequence of int
+        Output channels of each convolution.
+    kernel_size : int, default=3
+        Width of each convolution kernel.
+    pooling : {"mean", "max", "last"}, default="mean"
+        How the features of all steps become one embedding.
+    dropout : float, default=0.0
+        Dropout after each convolution.
+
+    Attributes
+    ----------
+    out_features : int
+        Width of the embedding (the last layer's channels).
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        channels: Sequence[int],
+        kernel_size: int = 3,
+        pooling: str = "mean",
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
+        layers: list[nn.Module] = []
+        width = n_in
+        for size in channels:
+            layers += [
+                nn.ConstantPad1d((kernel_size - 1, 0), 0.0),
+                nn.Conv1d(width, size, kernel_size),
+                nn.ReLU(),
+            ]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = size
+        self.layers = nn.Sequential(*layers)
+        self.pooling = pooling
+        self.out_features = width
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Map a (batch, length, channels) tensor to (batch, out_features)."""
+        features = self.layers(X.transpose(1, 2))  # (batch, channels, length)
+        if self.pooling == "mean":
+            return features.mean(dim=2)
+        if self.pooling == "max":
+            return features.amax(dim=2)
+        return features[:, :, -1]
+
+
+class CNN1DModule(nn.Module):
+    """Causal 1-D CNN encoder and a linear head.
+
+    Parameters
+    ----------
+    n_in : int
+        Channels of the input.
+    n_out : int
+        Outputs (1 for regression, the number of classes for classification).
+    channels : sequence of int, default=(32, 32)
+        Output channels of each convolution.
+    kernel_size : int, default=3
+        Width of each convolution kernel.
+    pooling : {"mean", "max", "last"}, default="mean"
+        Global pooling over time.
+    dropout : float, default=0.0
+        Dropout after each convolution.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfam.nn import CNN1DModule
+    >>> CNN1DModule(3, 2, channels=[8, 8])(torch.zeros(4, 10, 3)).shape
+    torch.Size([4, 2])
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        channels: Sequence[int] = (32, 32),
+        kernel_size: int = 3,
+        pooling: str = "mean",
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        self.encoder = CNN1DEncoder(n_in, channels, kernel_size, pooling, dropout)
+        self.head = nn.Linear(self.encoder.out_features, n_out)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Map a (batch, length, channels) tensor to (batch, n_out)."""
+        return self.head(self.encoder(X))

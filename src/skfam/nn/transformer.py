@@ -1,0 +1,150 @@
+"""A Transformer encoder network for (batch, length, channels) sequences."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["POSITIONAL_ENCODINGS", "TRANSFORMER_POOLINGS", "TransformerEncoderNet"]
+__all__ += ["TransformerModule"]
+
+#: Positional encodings: fixed sine/cosine or a learned table.
+POSITIONAL_ENCODINGS = ("sinusoidal", "learned")
+#: How the encoded steps become one embedding.
+TRANSFORMER_POOLINGS = ("mean", "last", "cls")
+
+
+def sinusoidal_encoding(length: int, d_model: int) -> torch.Tensor:
+    """Return the (length, d_model) sine/cosine table of Vaswani et al. (2017)."""
+    position = torch.arange(length, dtype=torch.float32)[:, None]
+    rate = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(1e4) / d_model))
+    table = torch.zeros(length, d_model)
+    table[:, 0::2] = torch.sin(position * rate)
+    table[:, 1::2] = torch.cos(position * rate[: d_model // 2])
+    return table
+
+
+class TransformerEncoderNet(nn.Module):
+    """Linear input projection, positional encoding, Transformer encoder layers and pooling.
+
+    Parameters
+    ----------
+    n_in : int
+        Channels of the input.
+    seq_len : int
+        Length of the sequences (sizes the positional table).
+    d_model : int, default=32
+        Width of the model; a multiple of ``n_heads``.
+    n_heads : int, default=4
+        Attention heads.
+    num_layers : int, default=2
+        Encoder layers (pre-norm).
+    dim_feedforward : int, default=64
+        Width of each layer's feed-forward block.
+    dropout : float, default=0.0
+        Dropout inside the layers.
+    positional_encoding : {"sinusoidal", "learned"}, default="sinusoidal"
+        Fixed sine/cosine table, or a learned one.
+    pooling : {"mean", "last", "cls"}, default="mean"
+        Mean over steps, the last step, or a learned [CLS] token prepended to the sequence.
+
+    Attributes
+    ----------
+    out_features : int
+        Width of the embedding (``d_model``).
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        seq_len: int,
+        d_model: int = 32,
+        n_heads: int = 4,
+        num_layers: int = 2,
+        dim_feedforward: int = 64,
+        dropout: float = 0.0,
+        positional_encoding: str = "sinusoidal",
+        pooling: str = "mean",
+    ):
+        super().__init__()
+        if d_model % n_heads:
+            raise ValueError(f"d_model ({d_model}) must be a multiple of n_heads ({n_heads}).")
+        if positional_encoding not in POSITIONAL_ENCODINGS:
+            raise ValueError(
+                f"positional_encoding must be one of {POSITIONAL_ENCODINGS}, got "
+                f"{positional_encoding!r}."
+            )
+        if pooling not in TRANSFORMER_POOLINGS:
+            raise ValueError(f"pooling must be one of {TRANSFORMER_POOLINGS}, got {pooling!r}.")
+        self.pooling = pooling
+        self.project = nn.Linear(n_in, d_model)
+        length = seq_len + (pooling == "cls")
+        if positional_encoding == "learned":
+            self.position = nn.Parameter(torch.zeros(length, d_model))
+            nn.init.normal_(self.position, std=0.02)
+        else:
+            self.register_buffer(
+                "position", sinusoidal_encoding(length, d_model), persistent=False
+            )
+        if pooling == "cls":
+            self.cls = nn.Parameter(torch.zeros(1, 1, d_model))
+            nn.init.normal_(self.cls, std=0.02)
+        layer = nn.TransformerEncoderLayer(
+            d_model,
+            n_heads,
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+            batch_first=True,
+            norm_first=True,
+        )
+        self.encoder = nn.TransformerEncoder(
+            layer, num_layers, norm=nn.LayerNorm(d_model), enable_nested_tensor=False
+        )
+        self.out_features = d_model
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Map a (batch, length, channels) tensor to (batch, d_model)."""
+        h = self.project(X)
+        if self.pooling == "cls":
+            h = torch.cat([self.cls.expand(len(h), -1, -1), h], dim=1)
+        h = self.encoder(h + self.position[: h.shape[1]])
+        if self.pooling == "mean":
+            return h.mean(dim=1)
+        if self.pooling == "last":
+            return h[:, -1]
+        return h[:, 0]
+
+
+class TransformerModule(nn.Module):
+    """Transformer encoder and a linear head.
+
+    Parameters
+    ----------
+    n_in : int
+        Channels of the input.
+    n_out : int
+        Outputs (1 for regression, the number of classes for classification).
+    seq_len : int
+        Length of the sequences.
+    **kwargs
+        The other parameters of :class:`TransformerEncoderNet`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfam.nn import TransformerModule
+    >>> net = TransformerModule(3, 1, seq_len=10, d_model=8, n_heads=2, num_layers=1)
+    >>> net(torch.zeros(2, 10, 3)).shape
+    torch.Size([2, 1])
+    """
+
+    def __init__(self, n_in: int, n_out: int, seq_len: int, **kwargs: object):
+        super().__init__()
+        self.encoder = TransformerEncoderNet(n_in, seq_len, **kwargs)
+        self.head = nn.Linear(self.encoder.out_features, n_out)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Map a (batch, length, channels) tensor to (batch, n_out)."""
+        return self.head(self.encoder(X))
