@@ -10,12 +10,18 @@ import skfam
 
 FAMILIES = skfam.families()
 
+#: ``sequence_shape`` of the hybrid estimators in the tests: data of input mode "hybrid" has
+#: 1 to 3 tabular features in front of a flattened (3, 2) sequence.
+HYBRID_SEQUENCE_SHAPE = (3, 2)
+
 
 def fast_params(cls: type) -> dict:
     """Constructor arguments of the fast, CPU-only instance of ``cls`` used by the tests."""
     params = {"variant": "fast"}
     if "device" in cls._get_param_names():
         params["device"] = "cpu"
+    if "sequence_shape" in cls._get_param_names():
+        params["sequence_shape"] = HYBRID_SEQUENCE_SHAPE
     return params
 
 
@@ -33,12 +39,15 @@ def estimator_cases() -> list[tuple[str, str, type]]:
 def datasets(draw: st.DrawFn, task: str, input_mode: str = "features") -> tuple:
     """Draw ``(X, y)``: small finite data with a random NaN pattern.
 
-    Features: (n, f). Sequences: (n, L, C). Classification labels are strings, with every
-    class present at least twice.
+    Features: (n, f). Sequences: (n, L, C). Hybrid: (n, f + L * C), ``[features |
+    flattened sequence]`` with (L, C) = :data:`HYBRID_SEQUENCE_SHAPE`. Classification
+    labels are strings, with every class present at least twice.
     """
     n = draw(st.integers(min_value=24, max_value=60))
     if input_mode == "sequence":
         shape = (n, draw(st.integers(3, 6)), draw(st.integers(1, 3)))
+    elif input_mode == "hybrid":
+        shape = (n, draw(st.integers(1, 3)) + HYBRID_SEQUENCE_SHAPE[0] * HYBRID_SEQUENCE_SHAPE[1])
     else:
         shape = (n, draw(st.integers(2, 6)))
     values = st.floats(-1e3, 1e3, allow_nan=False, width=32)

@@ -28,6 +28,30 @@ _EXPECTED: dict[str, dict[str, str]] = {
             "weight of 2 gives a different (equally valid) optimisation path."
         ),
     },
+    "lstm": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "Mini-batch SGD (as mlp): duplicated rows change the batches and their order, so "
+            "a weight of 2 gives a different (equally valid) optimisation path."
+        ),
+    },
+    "cnn1d": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "Mini-batch SGD (as mlp): duplicated rows change the batches and their order, so "
+            "a weight of 2 gives a different (equally valid) optimisation path."
+        ),
+    },
+    "transformer": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "Mini-batch SGD (as mlp): duplicated rows change the batches and their order, so "
+            "a weight of 2 gives a different (equally valid) optimisation path."
+        ),
+    },
+    "hybrid": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "Mini-batch SGD (as mlp): duplicated rows change the batches and their order, so "
+            "a weight of 2 gives a different (equally valid) optimisation path."
+        ),
+    },
 }
 
 
