@@ -100,6 +100,10 @@ def test_sample_weight_is_used(family, task, cls):
     assert not np.array_equal(predictions(plain, X), predictions(weighted, X))
     with pytest.raises(ValueError, match="sample_weight"):
         cls(**fast_params(cls)).fit(X, y, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        cls(**fast_params(cls)).fit(X, y, sample_weight=-np.ones(len(y)))
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        cls(**fast_params(cls)).fit(X, y, sample_weight=np.zeros(len(y)))
 
 
 @pytest.mark.parametrize(("family", "task", "cls"), FEATURE_CASES, ids=IDS)

@@ -108,7 +108,9 @@ class SkfamEstimator(BaseEstimator):
             The fitted estimator.
         """
         X, y = self._validate_fit_input(X, y)
-        weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        weights = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
         y = self._prepare_target(y)
         self.random_state_ = resolve_random_state(self.random_state)
         self.params_ = self._resolve_params()
