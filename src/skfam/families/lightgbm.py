@@ -169,11 +169,11 @@ class _LightGBMBase(SkfamEstimator):
     def _objective(self, n_classes: int | None) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _booster_params(self, n_classes: int | None) -> dict[str, Any]:
+    def _booster_params(self, n_classes: int | None, index: int = 0) -> dict[str, Any]:
         params = {core: self.params_[name] for name, core in _CORE_NAMES.items()}
         params.update(self._objective(n_classes))
         params.update(
-            seed=derive_seed(self.random_state_, "model"),
+            seed=derive_seed(self.random_state_, "model", index=index),
             deterministic=True,
             force_row_wise=True,
             num_threads=active_threads(),
@@ -184,11 +184,33 @@ class _LightGBMBase(SkfamEstimator):
     def _fit_model(
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
     ) -> bool:
-        p = self.params_
         n_classes = len(self.classes_) if hasattr(self, "classes_") else None
+        params = self._booster_params(n_classes)
+        booster, best_iteration, finite = self._train_booster(
+            X, y, sample_weight, defaults, params, n_classes
+        )
+        self.booster_ = booster
+        self.best_iteration_ = best_iteration
+        self.n_iter_ = booster.current_iteration()
+        return finite
+
+    def _train_booster(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray,
+        defaults: dict,
+        params: dict[str, Any],
+        n_classes: int | None,
+    ) -> tuple[lgb.Booster, int, bool]:
+        """Train one booster with ``params`` (early stopping on the internal split).
+
+        Returns the booster, the rounds to predict with and whether its scores of the
+        training (and validation) rows are finite.
+        """
+        p = self.params_
         stopping = defaults["early_stopping"]
         use_es = resolve_early_stopping(p["early_stopping"], len(X), stopping["auto_min_samples"])
-        params = self._booster_params(n_classes)
         callbacks = []
         if use_es:
             train_idx, valid_idx = validation_split(
@@ -227,10 +249,8 @@ class _LightGBMBase(SkfamEstimator):
         )
         finite = _booster_outputs_finite(booster, bool(valid_sets))
         booster.free_dataset()
-        self.booster_ = booster
-        self.best_iteration_ = booster.best_iteration if use_es else booster.current_iteration()
-        self.n_iter_ = booster.current_iteration()
-        return finite
+        best_iteration = booster.best_iteration if use_es else booster.current_iteration()
+        return booster, best_iteration, finite
 
     def _booster_predict(self, X: np.ndarray) -> np.ndarray:
         return self.booster_.predict(

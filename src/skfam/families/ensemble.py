@@ -1,0 +1,357 @@
+"""The ``ensemble`` family: stacking of scikit-learn models and skfam families.
+
+Each member is fitted on the inner cross-validation folds to produce out-of-fold
+predictions, on which a linear final estimator is fitted; the members are then refitted on
+all rows. This is scikit-learn's stacking (``StackingRegressor`` / ``StackingClassifier``),
+written out here so that sample weights reach every member, seeds come from the SST and
+skfam members can be saved in model files.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from numbers import Integral
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin, clone, is_classifier
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge, RidgeCV
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import Interval
+
+from .._docs import fill_doc
+from .._seeds import derive_seed
+from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
+from ..model_file import dump_sklearn, load_sklearn
+
+__all__ = ["BUILTIN_MEMBERS", "EnsembleClassifier", "EnsembleRegressor"]
+
+#: Member names that are scikit-learn models (any other name must be a skfam family key).
+BUILTIN_MEMBERS = ("hist_gradient_boosting", "random_forest", "linear")
+
+# Types a model file of the ensemble may hold in its scikit-learn blobs (skops).
+_TRUSTED = [
+    "numpy.random._generator.Generator",
+    "numpy.uint64",
+    "sklearn._loss._loss.CyHalfBinomialLoss",
+    "sklearn._loss._loss.CyHalfMultinomialLoss",
+    "sklearn._loss._loss.CyHalfSquaredError",
+    "sklearn._loss.link.IdentityLink",
+    "sklearn._loss.link.Interval",
+    "sklearn._loss.link.LogitLink",
+    "sklearn._loss.link.MultinomialLogit",
+    "sklearn._loss.loss.HalfBinomialLoss",
+    "sklearn._loss.loss.HalfMultinomialLoss",
+    "sklearn._loss.loss.HalfSquaredError",
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    "sklearn.preprocessing._label.LabelEncoder",
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor",
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.ensemble._forest.RandomForestRegressor",
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.tree._classes.DecisionTreeRegressor",
+    "sklearn.tree._classes.DecisionTreeClassifier",
+    "sklearn.tree._tree.Tree",
+    "sklearn.linear_model._ridge.Ridge",
+    "sklearn.linear_model._ridge.RidgeCV",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.pipeline.Pipeline",
+]
+
+# Regularisation grid of the regression final estimator (RidgeCV, efficient leave-one-out).
+_FINAL_ALPHAS = tuple(np.logspace(-3, 3, 13))
+
+_DOC_PARAMETERS = """
+    Every hyperparameter defaults to None, meaning "take it from the SST"
+    (``configs/models/ensemble.yaml``, its ``variant``, then ``configs/defaults.yaml``);
+    the values used are in ``params_``.
+
+    Parameters
+    ----------
+    members : sequence of str, default=None
+        The stacked models, by name: "hist_gradient_boosting", "random_forest" and
+        "linear" (Ridge / LogisticRegression on standardised features) are scikit-learn
+        models; any other name is a skfam family key (e.g. "lightgbm", "mlp"), built with
+        ``skfam.get_estimator(name, task, ...)``. SST: the three scikit-learn models.
+    member_params : dict of str to dict, default=None
+        Constructor arguments per member name, e.g.
+        ``{"random_forest": {"n_estimators": 500}, "lightgbm": {"variant": "small_data"}}``.
+        Entries of names that are not members are ignored. Seeds (``random_state``) and
+        threads (``n_jobs``) are set by the ensemble.
+    cv : int or cross-validation splitter, default=None
+        Inner folds for the out-of-fold predictions: an int k gives a shuffled ``KFold``
+        (``StratifiedKFold`` for classifiers) of k folds, reduced to the rows (or the
+        smallest class count) when there are fewer, and seeded from the stream "cv";
+        a splitter or an iterable of (train, test) splits is used as given.
+    variant : str, default=None
+        A named variant of ``configs/models/ensemble.yaml`` (e.g. "fast").
+    random_state : int, RandomState instance or None, default=None
+        Member ``i`` gets ``random_state=derive_seed(random_state_, "members", index=i)``;
+        the folds are seeded from the stream "cv". None takes ``base_seed`` from the SST.
+    n_jobs : int, default=None
+        Threads for fit and predict, handed to every member; None takes the SST's
+        ``n_jobs``.
+
+    Attributes
+    ----------
+    members_ : list of (str, estimator)
+        The members, fitted on all rows.
+    final_estimator_ : estimator
+        The linear model fitted on the members' out-of-fold predictions (RidgeCV for
+        regression, LogisticRegression on the members' probabilities for classification;
+        for two classes only the probability of the second class is used).
+    params_ : dict
+        The hyperparameters actually used.
+    random_state_ : int
+        The seed actually used.
+    imputer_ : FeatureImputer
+        The imputation step fitted on the training data.
+    n_features_in_ : int
+        Features seen in fit.
+    feature_names_in_ : ndarray of str
+        Column names, when fit got a DataFrame with string column names.
+"""
+
+
+def _fit_member(member: Any, X: np.ndarray, y: np.ndarray, weight: np.ndarray) -> Any:
+    """Fit ``member`` with sample weights (routed to every step of a pipeline)."""
+    if isinstance(member, Pipeline):
+        return member.fit(X, y, **{f"{name}__sample_weight": weight for name, _ in member.steps})
+    return member.fit(X, y, sample_weight=weight)
+
+
+class _EnsembleBase(SkfamEstimator):
+    """Shared parameters and stacking of the ensemble estimators."""
+
+    _family: ClassVar[str] = "ensemble"
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **SkfamEstimator._parameter_constraints,
+        "members": [list, tuple, None],
+        "member_params": [dict, None],
+        "cv": [Interval(Integral, 2, None, closed="left"), "cv_object", None],
+    }
+
+    def __init__(
+        self,
+        *,
+        members: Sequence[str] | None = None,
+        member_params: dict[str, dict[str, Any]] | None = None,
+        cv: int | Any | None = None,
+        variant: str | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        n_jobs: int | None = None,
+    ):
+        self.members = members
+        self.member_params = member_params
+        self.cv = cv
+        self.variant = variant
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ members
+    def _builtin(self, name: str, seed: int, threads: int, params: dict[str, Any]) -> Any:
+        classifier = is_classifier(self)
+        if name == "hist_gradient_boosting":
+            cls = HistGradientBoostingClassifier if classifier else HistGradientBoostingRegressor
+            return cls(**{"random_state": seed, **params})
+        if name == "random_forest":
+            cls = RandomForestClassifier if classifier else RandomForestRegressor
+            return cls(**{"random_state": seed, "n_jobs": threads, **params})
+        linear = LogisticRegression(**params) if classifier else Ridge(**params)
+        return make_pipeline(StandardScaler(), linear)
+
+    def _build_members(self, threads: int) -> list[tuple[str, Any]]:
+        from .._registry import families, get_estimator
+
+        names = self.params_["members"]
+        extra = self.params_["member_params"]
+        if isinstance(names, str) or not len(names):
+            raise ValueError(f"members must be a non-empty list of names, got {names!r}.")
+        if len(set(names)) != len(names):
+            raise ValueError(f"members must be unique, got {list(names)}.")
+        known = {key for key in families() if key != self._family}
+        task = "classification" if is_classifier(self) else "regression"
+        built = []
+        for i, name in enumerate(names):
+            seed = derive_seed(self.random_state_, "members", index=i)
+            params = dict(extra.get(name) or {})
+            if name in BUILTIN_MEMBERS:
+                built.append((name, self._builtin(name, seed, threads, params)))
+            elif name in known:
+                params.update(random_state=seed, n_jobs=threads)
+                built.append((name, get_estimator(name, task, **params)))
+            else:
+                raise ValueError(
+                    f"Unknown ensemble member {name!r}; use one of {list(BUILTIN_MEMBERS)} "
+                    f"or a skfam family key: {sorted(known)}."
+                )
+        return built
+
+    def _folds(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        cv = self.params_["cv"]
+        classifier = is_classifier(self)
+        if not isinstance(cv, Integral):
+            return list(check_cv(cv, y, classifier=classifier).split(np.zeros(len(y)), y))
+        seed = derive_seed(self.random_state_, "cv")
+        if classifier:
+            smallest = int(np.bincount(y).min())
+            if smallest < 2:
+                raise ValueError(
+                    "The ensemble's inner cross-validation needs at least 2 rows of every "
+                    f"class; the smallest class has {smallest}."
+                )
+            splitter = StratifiedKFold(min(int(cv), smallest), shuffle=True, random_state=seed)
+        else:
+            if len(y) < 2:
+                raise ValueError(
+                    "The ensemble's inner cross-validation needs at least 2 samples; got "
+                    f"n_samples={len(y)}."
+                )
+            splitter = KFold(min(int(cv), len(y)), shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(len(y)), y))
+
+    def _member_outputs(self, member: Any, X: np.ndarray) -> np.ndarray:
+        if not is_classifier(self):
+            return np.asarray(member.predict(X), dtype=np.float64)[:, None]
+        proba = np.asarray(member.predict_proba(X), dtype=np.float64)
+        return proba[:, 1:] if proba.shape[1] == 2 else proba
+
+    def _meta_features(self, X: np.ndarray) -> np.ndarray:
+        return np.hstack([self._member_outputs(m, X) for _, m in self.members_])
+
+    # ------------------------------------------------------------------ fit / predict
+    def _fit_model(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
+    ) -> None:
+        members = self._build_members(self._threads())
+        folds = self._folds(y)
+        blocks = []
+        for _, member in members:
+            out = None
+            for train, test in folds:
+                fitted = _fit_member(clone(member), X[train], y[train], sample_weight[train])
+                pred = self._member_outputs(fitted, X[test])
+                if out is None:
+                    out = np.full((len(X), pred.shape[1]), np.nan)
+                out[test] = pred
+            if out is None or np.isnan(out).any():
+                raise ValueError(
+                    "The ensemble's inner cross-validation must predict every row once; "
+                    "the given cv leaves rows without an out-of-fold prediction."
+                )
+            blocks.append(out)
+        final = (
+            LogisticRegression(max_iter=1000)
+            if is_classifier(self)
+            else RidgeCV(alphas=_FINAL_ALPHAS)
+        )
+        self.final_estimator_ = final.fit(np.hstack(blocks), y, sample_weight=sample_weight)
+        self.members_ = [
+            (name, _fit_member(member, X, y, sample_weight)) for name, member in members
+        ]
+        return None
+
+    def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
+        meta = self._meta_features(X)
+        if is_classifier(self):
+            return self.final_estimator_.predict_proba(meta)
+        return self.final_estimator_.predict(meta)
+
+    # ------------------------------------------------------------------ model files
+    def _model_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, bytes]]:
+        blobs = {"final.skops": dump_sklearn(self.final_estimator_)}
+        kinds = []
+        for i, (_, member) in enumerate(self.members_):
+            if isinstance(member, SkfamEstimator):
+                # A skfam member is saved as a nested model file of its own.
+                kinds.append("skfam")
+                blobs[f"member_{i}.skfam"] = _model_file_bytes(member)
+            else:
+                kinds.append("sklearn")
+                blobs[f"member_{i}.skops"] = dump_sklearn(member)
+        meta = {"names": [name for name, _ in self.members_], "kinds": kinds}
+        return meta, {}, blobs
+
+    def _restore_model_state(
+        self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
+    ) -> None:
+        self.final_estimator_ = load_sklearn(blobs["final.skops"], trusted=_TRUSTED)
+        members = []
+        for i, (name, kind) in enumerate(zip(meta["names"], meta["kinds"], strict=True)):
+            if kind == "skfam":
+                member = _load_model_file_bytes(blobs[f"member_{i}.skfam"])
+            elif kind == "sklearn":
+                member = load_sklearn(blobs[f"member_{i}.skops"], trusted=_TRUSTED)
+            else:
+                raise ValueError(f"unknown kind {kind!r} of ensemble member {name!r}.")
+            members.append((name, member))
+        self.members_ = members
+
+
+def _model_file_bytes(estimator: SkfamEstimator) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "member.skfam")
+        estimator.save_model(path)
+        with open(path, "rb") as handle:
+            return handle.read()
+
+
+def _load_model_file_bytes(data: bytes) -> Any:
+    from ..model_file import load_model
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "member.skfam")
+        with open(path, "wb") as handle:
+            handle.write(data)
+        return load_model(path)
+
+
+@fill_doc(parameters=_DOC_PARAMETERS)
+class EnsembleRegressor(RegressorMixin, SkfamRegressorMixin, _EnsembleBase):
+    """Stacked regression: members' out-of-fold predictions combined by RidgeCV.
+
+    %(parameters)s
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skfam import EnsembleRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = EnsembleRegressor(variant="fast").fit(X, y)
+    >>> [name for name, _ in reg.members_]
+    ['hist_gradient_boosting', 'random_forest', 'linear']
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
+
+@fill_doc(parameters=_DOC_PARAMETERS)
+class EnsembleClassifier(ClassifierMixin, SkfamClassifierMixin, _EnsembleBase):
+    """Stacked classification: members' out-of-fold probabilities, logistic final model.
+
+    %(parameters)s
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skfam import EnsembleClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = EnsembleClassifier(variant="fast", members=["linear", "lightgbm"],
+    ...                          member_params={"lightgbm": {"variant": "fast"}}).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 3)
+    """

@@ -1,0 +1,327 @@
+"""The ``ngboost`` family: natural gradient boosting for probabilistic prediction.
+
+NGBoost (Duan et al., 2019) is implemented in skfam itself (``_ngboost_dists``,
+``_ngboost_boost``) on scikit-learn regression trees: the ``ngboost`` package pins
+scikit-learn below 1.7, which skfam cannot follow. The regressor predicts a Normal
+distribution per row, the classifier a categorical one.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.stats import norm
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._docs import fill_doc
+from .._seeds import derive_seed
+from .._split import resolve_early_stopping, validation_split
+from .._threads import thread_limit
+from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
+from ..model_file import dump_sklearn, load_sklearn
+from ._ngboost_boost import boost, predict_params
+from ._ngboost_dists import Categorical, Normal
+
+__all__ = ["NGBoostClassifier", "NGBoostRegressor"]
+
+_TREE_TYPES = [
+    "sklearn.tree._classes.DecisionTreeRegressor",
+    "sklearn.tree._tree.Tree",
+]
+
+_DOC_PARAMETERS = """
+    Every hyperparameter defaults to None, meaning "take it from the SST"
+    (``configs/models/ngboost.yaml``, its ``variant``, then ``configs/defaults.yaml``);
+    the values used are in ``params_``.
+
+    Parameters
+    ----------
+    n_estimators : int, default=None
+        Boosting stages (the most, with early stopping); each fits one tree per
+        distribution parameter.
+    learning_rate : float, default=None
+        Shrinkage of each stage (on top of the line-searched scaling).
+    max_depth : int, default=None
+        Depth of each regression tree.
+    min_samples_leaf : int, default=None
+        Fewest rows in a leaf of each tree.
+    minibatch_frac : float, default=None
+        Share of rows each stage draws (without replacement) to fit its trees.
+    col_sample : float, default=None
+        Share of columns each stage draws to fit its trees.
+    early_stopping : {"auto", True, False}, default=None
+        Stop when the validation negative log-likelihood on the internal split has not
+        improved for ``early_stopping_rounds`` stages and keep the best stage; "auto" turns
+        it on from ``early_stopping.auto_min_samples`` rows (``configs/defaults.yaml``).
+    early_stopping_rounds : int, default=None
+        Patience of early stopping, in stages.
+    validation_fraction : float, default=None
+        Share of rows held out for early stopping (SST: ``validation.fraction``).
+    variant : str, default=None
+        A named variant of ``configs/models/ngboost.yaml`` (e.g. "fast").
+    random_state : int, RandomState instance or None, default=None
+        Seed of the row/column draws (stream "subsample"), the trees (stream "model") and
+        the validation split; None takes ``base_seed`` from the SST.
+    n_jobs : int, default=None
+        Threads for fit and predict (BLAS); None takes the SST's ``n_jobs``.
+
+    Attributes
+    ----------
+    init_params_ : ndarray of shape (n_params,)
+        The starting parameters (the marginal fit).
+    trees_ : list of list of DecisionTreeRegressor
+        For each kept stage, one tree per distribution parameter.
+    columns_ : ndarray of int, shape (n_stages, n_columns)
+        The columns each stage's trees see.
+    scalings_ : ndarray of shape (n_stages,)
+        The line-searched scaling of each stage.
+    n_iter_ : int
+        Stages fitted (early stopping keeps the first ``len(trees_)`` of them).
+    params_ : dict
+        The hyperparameters actually used.
+    random_state_ : int
+        The seed actually used.
+    imputer_ : FeatureImputer
+        The imputation step fitted on the training data.
+    n_features_in_ : int
+        Features seen in fit.
+    feature_names_in_ : ndarray of str
+        Column names, when fit got a DataFrame with string column names.
+"""
+
+
+class _NGBoostBase(SkfamEstimator):
+    """Shared parameters, fitting and model files of the NGBoost estimators."""
+
+    _family: ClassVar[str] = "ngboost"
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **SkfamEstimator._parameter_constraints,
+        "n_estimators": [Interval(Integral, 1, None, closed="left"), None],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left"), None],
+        "minibatch_frac": [Interval(Real, 0, 1, closed="right"), None],
+        "col_sample": [Interval(Real, 0, 1, closed="right"), None],
+        "early_stopping": [StrOptions({"auto"}), "boolean", None],
+        "early_stopping_rounds": [Interval(Integral, 1, None, closed="left"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_estimators: int | None = None,
+        learning_rate: float | None = None,
+        max_depth: int | None = None,
+        min_samples_leaf: int | None = None,
+        minibatch_frac: float | None = None,
+        col_sample: float | None = None,
+        early_stopping: bool | str | None = None,
+        early_stopping_rounds: int | None = None,
+        validation_fraction: float | None = None,
+        variant: str | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        n_jobs: int | None = None,
+    ):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.minibatch_frac = minibatch_frac
+        self.col_sample = col_sample
+        self.early_stopping = early_stopping
+        self.early_stopping_rounds = early_stopping_rounds
+        self.validation_fraction = validation_fraction
+        self.variant = variant
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _distribution(self) -> Any:
+        raise NotImplementedError
+
+    def _fit_model(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
+    ) -> None:
+        p = self.params_
+        classifier = hasattr(self, "classes_")
+        stopping = defaults["early_stopping"]
+        use_es = resolve_early_stopping(p["early_stopping"], len(X), stopping["auto_min_samples"])
+        valid = None
+        if use_es:
+            train_idx, valid_idx = validation_split(
+                len(X),
+                p["validation_fraction"],
+                derive_seed(self.random_state_, "split"),
+                kind=defaults["validation"]["split"],
+                y_classes=y if classifier else None,
+            )
+            valid = (X[valid_idx], y[valid_idx], sample_weight[valid_idx])
+            X, y, sample_weight = X[train_idx], y[train_idx], sample_weight[train_idx]
+        result = boost(
+            self._distribution(),
+            X,
+            y,
+            sample_weight,
+            n_estimators=p["n_estimators"],
+            learning_rate=p["learning_rate"],
+            tree_params={
+                "max_depth": p["max_depth"],
+                "min_samples_leaf": p["min_samples_leaf"],
+                "criterion": "squared_error",
+            },
+            minibatch_frac=p["minibatch_frac"],
+            col_sample=p["col_sample"],
+            subsample_seed=derive_seed(self.random_state_, "subsample"),
+            tree_seeds=[
+                derive_seed(self.random_state_, "model", index=i) for i in range(p["n_estimators"])
+            ],
+            valid=valid,
+            patience=p["early_stopping_rounds"] if use_es else None,
+            threshold=float(stopping["threshold"]),
+        )
+        keep = result.n_stages
+        self.init_params_ = result.init
+        self.trees_ = result.trees[:keep]
+        self.columns_ = np.array(result.columns[:keep], dtype=np.int64).reshape(keep, -1)
+        self.scalings_ = np.array(result.scalings[:keep], dtype=np.float64)
+        self.n_iter_ = len(result.trees)
+        self.train_loss_ = np.array(result.train_loss)
+        self.validation_loss_ = np.array(result.valid_loss)
+        return None
+
+    def _params_of(self, X: np.ndarray) -> np.ndarray:
+        return predict_params(
+            self.init_params_,
+            self.trees_,
+            list(self.columns_),
+            self.scalings_,
+            self.params_["learning_rate"],
+            X,
+        )
+
+    def _model_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, bytes]]:
+        n_params = len(self.init_params_)
+        flat = [tree for stage in self.trees_ for tree in stage]
+        meta = {"n_iter": self.n_iter_, "n_params": n_params}
+        arrays = {
+            "init_params": self.init_params_,
+            "columns": self.columns_,
+            "scalings": self.scalings_,
+        }
+        return meta, arrays, {"trees.skops": dump_sklearn(flat)}
+
+    def _restore_model_state(
+        self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
+    ) -> None:
+        n_params = int(meta["n_params"])
+        flat = load_sklearn(blobs["trees.skops"], trusted=_TREE_TYPES)
+        self.init_params_ = np.asarray(arrays["init_params"], dtype=np.float64)
+        self.columns_ = np.asarray(arrays["columns"], dtype=np.int64)
+        self.scalings_ = np.asarray(arrays["scalings"], dtype=np.float64)
+        self.trees_ = [flat[i : i + n_params] for i in range(0, len(flat), n_params)]
+        self.n_iter_ = int(meta["n_iter"])
+
+
+@fill_doc(parameters=_DOC_PARAMETERS)
+class NGBoostRegressor(RegressorMixin, SkfamRegressorMixin, _NGBoostBase):
+    """NGBoost regression: a Normal distribution per row, fitted by natural gradients.
+
+    The parameters are ``(loc, log scale)``; ``predict`` returns the mean (``loc``),
+    :meth:`predict_dist` both parameters and :meth:`predict_interval` central intervals.
+
+    %(parameters)s
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfam import NGBoostRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-2, 2, size=(300, 2))
+    >>> y = X[:, 0] + (0.2 + np.abs(X[:, 0])) * rng.normal(size=300)
+    >>> reg = NGBoostRegressor(variant="fast").fit(X, y)
+    >>> dist = reg.predict_dist(X[:3])
+    >>> sorted(dist), dist["scale"].shape
+    (['loc', 'scale'], (3,))
+    >>> reg.predict_interval(X[:3], alpha=0.2).shape
+    (3, 2)
+    """
+
+    def _distribution(self) -> Normal:
+        return Normal()
+
+    def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
+        return self._params_of(X)[:, 0]
+
+    def predict_dist(self, X: Any) -> dict[str, np.ndarray]:
+        """Predict the Normal distribution of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data; NaN is imputed with the training statistics.
+
+        Returns
+        -------
+        dist : dict of str to ndarray of shape (n_samples,)
+            ``"loc"``: the mean (same as ``predict``); ``"scale"``: the standard deviation
+            (positive).
+        """
+        check_is_fitted(self)
+        X = self._validate_predict_input(X)
+        with thread_limit(self._threads()):
+            theta = self._params_of(X)
+        return {"loc": theta[:, 0].copy(), "scale": Normal.scale(theta)}
+
+    def predict_interval(self, X: Any, alpha: float = 0.1) -> np.ndarray:
+        """Predict the central ``1 - alpha`` interval of each row's Normal distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data; NaN is imputed with the training statistics.
+        alpha : float, default=0.1
+            Share of probability outside the interval, in (0, 1): the bounds are the
+            ``alpha / 2`` and ``1 - alpha / 2`` quantiles (``alpha=0.2`` gives the 80%
+            interval from the 10% to the 90% quantile).
+
+        Returns
+        -------
+        interval : ndarray of float64, shape (n_samples, 2)
+            Lower bound in column 0, upper bound in column 1.
+        """
+        if not isinstance(alpha, Real) or isinstance(alpha, bool) or not 0 < alpha < 1:
+            raise ValueError(f"alpha must be a float in (0, 1), got {alpha!r}.")
+        dist = self.predict_dist(X)
+        half = norm.ppf(1.0 - alpha / 2.0) * dist["scale"]
+        return np.column_stack([dist["loc"] - half, dist["loc"] + half])
+
+
+@fill_doc(parameters=_DOC_PARAMETERS)
+class NGBoostClassifier(ClassifierMixin, SkfamClassifierMixin, _NGBoostBase):
+    """NGBoost classification: a categorical distribution with ``K - 1`` logits per row.
+
+    ``predict_proba`` is the predicted distribution (binary: the Bernoulli case).
+
+    %(parameters)s
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skfam import NGBoostClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = NGBoostClassifier(variant="fast").fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 3)
+    """
+
+    def _distribution(self) -> Categorical:
+        return Categorical(len(self.classes_))
+
+    def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
+        return Categorical(len(self.classes_)).proba(self._params_of(X))
