@@ -11,6 +11,8 @@ windows, so overlapping windows never leak between training and validation.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
@@ -29,12 +31,29 @@ __all__ = [
     "load_arrays",
     "padded_outputs",
     "poor_generic_score",
+    "without_onednn",
 ]
 
 #: Rows per forward pass at predict. Every pass has exactly this many rows (the last one is
 #: padded with zeros), so a row's output does not depend on how many rows are predicted
 #: with it: float32 kernels pick other accumulation orders for other batch shapes.
 PREDICT_CHUNK = 512
+
+
+@contextmanager
+def without_onednn() -> Iterator[None]:
+    """Run the block with oneDNN (mkldnn) off, restoring the previous setting afterwards.
+
+    oneDNN's CPU LSTM sums gradients in an order that depends on the thread count, and
+    skfam promises the same model for any ``n_jobs``; torch's native kernels do not have
+    that problem. The flag is process-wide while the block runs. CUDA is not affected.
+    """
+    previous = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = previous
 
 
 def padded_outputs(estimator: TorchEstimator, inputs: np.ndarray) -> np.ndarray:
@@ -47,7 +66,7 @@ def padded_outputs(estimator: TorchEstimator, inputs: np.ndarray) -> np.ndarray:
     module.eval()
     data = torch.as_tensor(np.ascontiguousarray(inputs, dtype=np.float32))
     outs = []
-    with torch.inference_mode():
+    with torch.inference_mode(), without_onednn():
         for lo in range(0, max(len(data), 1), PREDICT_CHUNK):
             batch = data[lo : lo + PREDICT_CHUNK]
             n = len(batch)
@@ -128,6 +147,12 @@ class _SequenceBase(TorchEstimator):
 
     def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
         return padded_outputs(self, self._transform_inputs(X))
+
+    def _fit_model(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
+    ) -> None:
+        with without_onednn():
+            return super()._fit_model(X, y, sample_weight, defaults)
 
     def _validate_fit_input(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         y_numeric = not hasattr(self, "_encode_classes")

@@ -17,6 +17,7 @@ from .._sequence import (
     load_arrays,
     padded_outputs,
     poor_generic_score,
+    without_onednn,
 )
 from .._torch import TorchEstimator
 from ..base import SkfamClassifierMixin, SkfamRegressorMixin
@@ -221,6 +222,12 @@ class _HybridBase(TorchEstimator):
 
     def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
         return padded_outputs(self, self._transform_inputs(X))
+
+    def _fit_model(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
+    ) -> None:
+        with without_onednn():  # see skfam._sequence.without_onednn
+            return super()._fit_model(X, y, sample_weight, defaults)
 
     def _module_kwargs(self, n_in: int, n_out: int) -> dict[str, Any]:
         p = self.params_

@@ -7,14 +7,42 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["POOLINGS", "CNN1DEncoder", "CNN1DModule"]
+__all__ = ["POOLINGS", "CNN1DEncoder", "CNN1DModule", "CausalConv1d"]
 
 #: Global pooling over time of the convolutional features.
 POOLINGS = ("mean", "max", "last")
 
 
+class CausalConv1d(nn.Module):
+    """A causal 1-D convolution on (batch, length, channels), as unfold + linear map.
+
+    The output at step ``t`` is ``W @ [x_{t-k+1}, ..., x_t] + b`` (steps before the start
+    are zeros). Written as a matrix product instead of ``nn.Conv1d`` because oneDNN's
+    convolution backward sums weight gradients in an order that depends on the thread
+    count, and skfam promises the same model for any ``n_jobs``.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output channels.
+    kernel_size : int
+        Steps each output sees.
+    """
+
+    def __init__(self, n_in: int, n_out: int, kernel_size: int):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.linear = nn.Linear(n_in * kernel_size, n_out)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Map (batch, length, n_in) to (batch, length, n_out)."""
+        padded = nn.functional.pad(X, (0, 0, self.kernel_size - 1, 0))
+        windows = padded.unfold(1, self.kernel_size, 1)  # (batch, length, n_in, k)
+        return self.linear(windows.reshape(*X.shape[:2], -1))
+
+
 class CNN1DEncoder(nn.Module):
-    """Stack of causal ``Conv1d -> ReLU -> Dropout`` layers and a global pooling over time.
+    """Stack of causal ``conv -> ReLU -> Dropout`` layers and a global pooling over time.
 
     Convolutions are left-padded (causal): the feature at step ``t`` sees steps ``<= t``
     only, so ``pooling="last"`` summarises the whole window. Any length >= 1 works.
@@ -52,11 +80,7 @@ class CNN1DEncoder(nn.Module):
         layers: list[nn.Module] = []
         width = n_in
         for size in channels:
-            layers += [
-                nn.ConstantPad1d((kernel_size - 1, 0), 0.0),
-                nn.Conv1d(width, size, kernel_size),
-                nn.ReLU(),
-            ]
+            layers += [CausalConv1d(width, size, kernel_size), nn.ReLU()]
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = size
@@ -66,12 +90,12 @@ class CNN1DEncoder(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Map a (batch, length, channels) tensor to (batch, out_features)."""
-        features = self.layers(X.transpose(1, 2))  # (batch, channels, length)
+        features = self.layers(X)  # (batch, length, channels)
         if self.pooling == "mean":
-            return features.mean(dim=2)
+            return features.mean(dim=1)
         if self.pooling == "max":
-            return features.amax(dim=2)
-        return features[:, :, -1]
+            return features.amax(dim=1)
+        return features[:, -1]
 
 
 class CNN1DModule(nn.Module):

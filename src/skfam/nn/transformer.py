@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 __all__ = ["POSITIONAL_ENCODINGS", "TRANSFORMER_POOLINGS", "TransformerEncoderNet"]
-__all__ += ["TransformerModule"]
+__all__ += ["RowLayerNorm", "TransformerModule"]
 
 #: Positional encodings: fixed sine/cosine or a learned table.
 POSITIONAL_ENCODINGS = ("sinusoidal", "learned")
@@ -24,6 +24,35 @@ def sinusoidal_encoding(length: int, d_model: int) -> torch.Tensor:
     table[:, 0::2] = torch.sin(position * rate)
     table[:, 1::2] = torch.cos(position * rate[: d_model // 2])
     return table
+
+
+class RowLayerNorm(nn.Module):
+    """Layer normalisation over the last dimension, written with elementwise operations.
+
+    The same function as :class:`torch.nn.LayerNorm`, but its backward sums the weight and
+    bias gradients with torch's ordinary reductions, whose order does not depend on the
+    thread count (the native layer-norm backward's does), so a fit is identical for any
+    ``n_jobs``.
+
+    Parameters
+    ----------
+    width : int
+        Size of the normalised (last) dimension.
+    eps : float, default=1e-5
+        Added to the variance.
+    """
+
+    def __init__(self, width: int, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(width))
+        self.bias = nn.Parameter(torch.zeros(width))
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Normalise each row of ``X`` to zero mean and unit variance, then scale and shift."""
+        centred = X - X.mean(dim=-1, keepdim=True)
+        variance = (centred * centred).mean(dim=-1, keepdim=True)
+        return centred * torch.rsqrt(variance + self.eps) * self.weight + self.bias
 
 
 class TransformerEncoderNet(nn.Module):
@@ -99,8 +128,10 @@ class TransformerEncoderNet(nn.Module):
             batch_first=True,
             norm_first=True,
         )
+        layer.norm1 = RowLayerNorm(d_model, layer.norm1.eps)
+        layer.norm2 = RowLayerNorm(d_model, layer.norm2.eps)
         self.encoder = nn.TransformerEncoder(
-            layer, num_layers, norm=nn.LayerNorm(d_model), enable_nested_tensor=False
+            layer, num_layers, norm=RowLayerNorm(d_model), enable_nested_tensor=False
         )
         self.out_features = d_model
 

@@ -1,0 +1,86 @@
+"""The hybrid family: [features | flattened sequence] input, encoders, layout errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import skfam
+from skfam import HybridClassifier, HybridRegressor, make_hybrid
+
+FAST = {"variant": "fast", "device": "cpu"}
+
+
+def _data(n: int = 400, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(n, 3))
+    windows = rng.normal(size=(n, 6, 2))
+    # The target needs both parts: a feature and the sequence's last step.
+    y = 2 * features[:, 0] + 2 * windows[:, -1, 1] + rng.normal(scale=0.1, size=n)
+    return make_hybrid(features, windows), y
+
+
+@pytest.mark.parametrize("encoder", ["lstm", "cnn1d", "transformer"])
+def test_each_encoder_fits_and_uses_both_parts(encoder):
+    X, y = _data()
+    reg = HybridRegressor(sequence_shape=(6, 2), encoder=encoder, **FAST).fit(X[:300], y[:300])
+    assert reg.sequence_shape_ == (6, 2) and reg.n_tabular_features_ == 3
+    assert reg.net_.module_.encoder.__class__.__name__.lower().startswith(encoder[:4])
+    assert reg.score(X[300:], y[300:]) > 0.8  # neither part alone explains half the variance
+
+
+def test_layout_matches_make_hybrid():
+    X, y = _data(n=80)
+    reg = HybridRegressor(sequence_shape=(6, 2), **FAST).fit(X, y)
+    # The scaled features come first, then the sequence standardised per channel.
+    inputs = reg._transform_inputs(X)
+    np.testing.assert_allclose(
+        inputs[:, :3], (X[:, :3] - X[:, :3].mean(0)) / X[:, :3].std(0), rtol=1e-5, atol=1e-6
+    )
+    sequence = X[:, 3:].reshape(80, 6, 2)
+    np.testing.assert_allclose(reg.channel_mean_, sequence.reshape(-1, 2).mean(0))
+
+
+def test_sequence_shape_none_reads_the_row_as_one_sequence():
+    X, y = _data(n=60)
+    reg = HybridRegressor(**FAST).fit(X, y)
+    assert reg.sequence_shape_ == (X.shape[1], 1) and reg.n_tabular_features_ == 0
+
+
+def test_wrong_widths_raise():
+    X, y = _data(n=60)
+    with pytest.raises(ValueError, match=r"fewer than the 10 x 2 = 20 of sequence_shape"):
+        HybridRegressor(sequence_shape=(10, 2), **FAST).fit(X, y)
+    with pytest.raises(ValueError, match=r"sequence_shape must be \(L, C\)"):
+        HybridRegressor(sequence_shape=(6, 0), **FAST).fit(X, y)
+    reg = HybridRegressor(sequence_shape=(6, 2), **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="X has 14 features, but HybridRegressor is expecting 15"):
+        reg.predict(X[:, 1:])
+
+
+def test_transformer_encoder_needs_heads_dividing_width():
+    X, y = _data(n=60)
+    with pytest.raises(ValueError, match="multiple of n_heads"):
+        HybridRegressor(
+            sequence_shape=(6, 2), encoder="transformer", hidden_size=6, n_heads=4, **FAST
+        ).fit(X, y)
+
+
+def test_classifier_and_model_file_round_trip(tmp_path):
+    X, y = _data()
+    labels = np.where(y > 0, "up", "down")
+    X[::9, 5] = np.nan
+    clf = HybridClassifier(sequence_shape=(6, 2), encoder="cnn1d", **FAST).fit(X, labels)
+    assert clf.score(X, labels) > 0.8
+    path = tmp_path / "hybrid.skfam"
+    clf.save_model(path)
+    loaded = skfam.load_model(path)
+    assert loaded.sequence_shape_ == (6, 2) and loaded.n_tabular_features_ == 3
+    assert loaded.get_params()["sequence_shape"] == (6, 2)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+
+
+def test_sequence_shape_is_not_an_sst_hyperparameter():
+    assert "sequence_shape" not in HybridRegressor._hyperparameter_names()
+    assert "sequence_shape" not in skfam.load_model_config("hybrid", "fast")
