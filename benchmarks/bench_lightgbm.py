@@ -12,7 +12,6 @@ Run: ``python benchmarks/bench_lightgbm.py [--rows 100000 --features 50 --repeat
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import lightgbm as lgb
@@ -24,24 +23,20 @@ from skfam._seeds import derive_seed
 TARGETS = {"fit": 1.05, "predict_batch": 1.10, "predict_one_row": 2.0}
 
 
-def _best(fn, repeats: int) -> float:
-    times = []
+def _paired(raw_fn, ours_fn, repeats: int, calls: int = 1) -> list[float]:
+    """Time raw and skfam alternately, ``repeats`` times; return [best raw, best skfam].
+
+    Alternating makes a drift of the machine (another process, thermal state) hit both.
+    With ``calls`` > 1 each sample is the mean time of that many calls.
+    """
+    best = [float("inf"), float("inf")]
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def _per_call(fn, calls: int) -> float:
-    fn()  # warm
-    samples = []
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        samples.append((time.perf_counter() - start) / calls)
-    return statistics.median(samples)
+        for side, fn in enumerate((raw_fn, ours_fn)):
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            best[side] = min(best[side], (time.perf_counter() - start) / calls)
+    return best
 
 
 def main() -> None:
@@ -63,39 +58,51 @@ def main() -> None:
     ours.fit(X[:2000], y[:2000])  # resolve params_ once
     p = ours.params_
     raw = lgb.LGBMRegressor(
-        n_estimators=p["n_estimators"], learning_rate=p["learning_rate"],
-        num_leaves=p["num_leaves"], max_depth=p["max_depth"],
-        min_child_samples=p["min_child_samples"], min_child_weight=p["min_child_weight"],
-        min_split_gain=p["min_split_gain"], subsample=p["subsample"],
-        subsample_freq=p["subsample_freq"], colsample_bytree=p["colsample_bytree"],
-        reg_alpha=p["reg_alpha"], reg_lambda=p["reg_lambda"], max_bin=p["max_bin"],
+        n_estimators=p["n_estimators"],
+        learning_rate=p["learning_rate"],
+        num_leaves=p["num_leaves"],
+        max_depth=p["max_depth"],
+        min_child_samples=p["min_child_samples"],
+        min_child_weight=p["min_child_weight"],
+        min_split_gain=p["min_split_gain"],
+        subsample=p["subsample"],
+        subsample_freq=p["subsample_freq"],
+        colsample_bytree=p["colsample_bytree"],
+        reg_alpha=p["reg_alpha"],
+        reg_lambda=p["reg_lambda"],
+        max_bin=p["max_bin"],
         # skfam hands LightGBM the "model" stream derived from random_state=0.
-        deterministic=True, force_row_wise=True, random_state=derive_seed(0, "model"),
+        deterministic=True,
+        force_row_wise=True,
+        random_state=derive_seed(0, "model"),
         n_jobs=args.n_jobs,
         verbose=-1,
     )
 
-    results = {"fit": [0.0, 0.0], "predict_batch": [0.0, 0.0], "predict_one_row": [0.0, 0.0]}
-    # Alternate raw and skfam so that drifts of the machine hit both alike.
-    results["fit"][0] = _best(lambda: raw.fit(X, y), args.repeats)
-    results["fit"][1] = _best(lambda: ours.fit(X, y), args.repeats)
-    results["predict_batch"][0] = _best(lambda: raw.predict(X), args.repeats)
-    results["predict_batch"][1] = _best(lambda: ours.predict(X), args.repeats)
     row = X[:1]
-    results["predict_one_row"][0] = _per_call(lambda: raw.predict(row), 200)
-    results["predict_one_row"][1] = _per_call(lambda: ours.predict(row), 200)
+    results = {
+        "fit": _paired(lambda: raw.fit(X, y), lambda: ours.fit(X, y), args.repeats),
+        "predict_batch": _paired(lambda: raw.predict(X), lambda: ours.predict(X), args.repeats),
+        "predict_one_row": _paired(
+            lambda: raw.predict(row), lambda: ours.predict(row), max(args.repeats, 5), calls=200
+        ),
+    }
     same = np.allclose(raw.predict(X[:1000]), ours.predict(X[:1000]), rtol=0, atol=1e-9)
 
-    print(f"data {args.rows} x {args.features}, {args.n_estimators} trees, "
-          f"n_jobs={args.n_jobs}, best of {args.repeats}")
+    print(
+        f"data {args.rows} x {args.features}, {args.n_estimators} trees, "
+        f"n_jobs={args.n_jobs}, best of {args.repeats}"
+    )
     print(f"{'measure':<18}{'raw (s)':>12}{'skfam (s)':>12}{'ratio':>8}{'target':>8}  ok")
     failed = False
     for name, (raw_s, ours_s) in results.items():
         ratio = ours_s / raw_s
         ok = ratio <= TARGETS[name]
         failed |= not ok
-        print(f"{name:<18}{raw_s:>12.6f}{ours_s:>12.6f}{ratio:>8.3f}{TARGETS[name]:>8.2f}  "
-              f"{'yes' if ok else 'NO'}")
+        print(
+            f"{name:<18}{raw_s:>12.6f}{ours_s:>12.6f}{ratio:>8.3f}{TARGETS[name]:>8.2f}  "
+            f"{'yes' if ok else 'NO'}"
+        )
     print(f"same predictions as raw LightGBM (atol 1e-9): {same}")
     raise SystemExit(1 if failed else 0)
 
