@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from numbers import Integral
 from typing import Any, ClassVar
 
@@ -28,6 +29,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, check_cv
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval
+from threadpoolctl import threadpool_limits
 
 from .._docs import fill_doc
 from .._seeds import derive_seed
@@ -125,11 +127,25 @@ _DOC_PARAMETERS = """
 """
 
 
+def _reproducible_threads(member: Any) -> AbstractContextManager:
+    """Run HistGradientBoosting on one OpenMP thread, else leave the threads as they are.
+
+    HistGradientBoosting sums gradients with OpenMP reductions, whose order (and so the
+    float result) changes between runs and thread counts; on one thread it is reproducible
+    bit for bit, which every skfam estimator guarantees.
+    """
+    if isinstance(member, (HistGradientBoostingClassifier, HistGradientBoostingRegressor)):
+        return threadpool_limits(1, user_api="openmp")
+    return nullcontext()
+
+
 def _fit_member(member: Any, X: np.ndarray, y: np.ndarray, weight: np.ndarray) -> Any:
     """Fit ``member`` with sample weights (routed to every step of a pipeline)."""
-    if isinstance(member, Pipeline):
-        return member.fit(X, y, **{f"{name}__sample_weight": weight for name, _ in member.steps})
-    return member.fit(X, y, sample_weight=weight)
+    with _reproducible_threads(member):
+        if isinstance(member, Pipeline):
+            steps = {f"{name}__sample_weight": weight for name, _ in member.steps}
+            return member.fit(X, y, **steps)
+        return member.fit(X, y, sample_weight=weight)
 
 
 class _EnsembleBase(SkfamEstimator):
@@ -223,9 +239,20 @@ class _EnsembleBase(SkfamEstimator):
         return list(splitter.split(np.zeros(len(y)), y))
 
     def _member_outputs(self, member: Any, X: np.ndarray) -> np.ndarray:
-        if not is_classifier(self):
-            return np.asarray(member.predict(X), dtype=np.float64)[:, None]
-        proba = np.asarray(member.predict_proba(X), dtype=np.float64)
+        forest = isinstance(member, (RandomForestClassifier, RandomForestRegressor))
+        n_jobs = member.n_jobs if forest else None
+        if forest:
+            # A forest's threads add up tree outputs in the order they finish, which
+            # changes the float sum; predicting on one thread keeps it reproducible.
+            member.n_jobs = 1
+        try:
+            with _reproducible_threads(member):
+                if not is_classifier(self):
+                    return np.asarray(member.predict(X), dtype=np.float64)[:, None]
+                proba = np.asarray(member.predict_proba(X), dtype=np.float64)
+        finally:
+            if forest:
+                member.n_jobs = n_jobs
         return proba[:, 1:] if proba.shape[1] == 2 else proba
 
     def _meta_features(self, X: np.ndarray) -> np.ndarray:
