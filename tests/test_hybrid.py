@@ -41,7 +41,7 @@ def test_layout_matches_make_hybrid():
     np.testing.assert_allclose(reg.channel_mean_, sequence.reshape(-1, 2).mean(0))
 
 
-def test_sequence_shape_none_reads_the_row_as_one_sequence():
+def test_sequence_shape_auto_reads_the_row_as_one_sequence():
     X, y = _data(n=60)
     reg = HybridRegressor(**FAST).fit(X, y)
     assert reg.sequence_shape_ == (X.shape[1], 1) and reg.n_tabular_features_ == 0
@@ -81,6 +81,10 @@ def test_classifier_and_model_file_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
 
 
-def test_sequence_shape_is_not_an_sst_hyperparameter():
-    assert "sequence_shape" not in HybridRegressor._hyperparameter_names()
-    assert "sequence_shape" not in skfam.load_model_config("hybrid", "fast")
+def test_sequence_shape_defaults_to_auto_from_the_sst():
+    assert skfam.load_model_config("hybrid", "fast")["sequence_shape"] == "auto"
+    X, y = _data(n=60)
+    reg = HybridRegressor(**FAST).fit(X, y)
+    assert reg.params_["sequence_shape"] == "auto"
+    reg = HybridRegressor(sequence_shape=(6, 2), **FAST).fit(X, y)
+    assert reg.params_["sequence_shape"] == (6, 2)

@@ -29,20 +29,21 @@ _DOC_PARAMETERS = """
     ``X`` is 2-D: ``[features | sequence flattened time-major]`` (build it with
     :func:`skfam.make_hybrid`); ``sequence_shape=(L, C)`` says how many of the last columns
     are the sequence (column ``F + t * C + c`` is channel ``c`` at step ``t``), the first
-    ``F = n_features - L * C`` columns are tabular features. ``sequence_shape=None`` reads
-    the whole row as one univariate sequence (``L = n_features``, ``C = 1``, no tabular
-    features). A width smaller than ``L * C`` raises ValueError at fit, another width than
-    fit's at predict too. NaN is imputed per column with statistics of the training data;
-    features are standardised per column and the sequence per channel. Every
+    ``F = n_features - L * C`` columns are tabular features. ``sequence_shape="auto"`` (the
+    SST default) reads the whole row as one univariate sequence (``L = n_features``,
+    ``C = 1``, no tabular features). A width smaller than ``L * C`` raises ValueError at
+    fit, another width than fit's at predict too. NaN is imputed per column with
+    statistics of the training data; features are standardised per column and the
+    sequence per channel. Every
     hyperparameter defaults to None, meaning "take it from the SST"
     (``configs/models/hybrid.yaml``, its ``variant``, then ``configs/defaults.yaml``); the
     values used are in ``params_``.
 
     Parameters
     ----------
-    sequence_shape : tuple of (int, int), default=None
-        ``(L, C)`` of the sequence part; None: the whole row is a univariate sequence. A
-        description of the input, not a hyperparameter, so it is not read from the SST.
+    sequence_shape : tuple of (int, int) or "auto", default=None
+        ``(L, C)`` of the sequence part; "auto" (the SST's default): the whole row is one
+        univariate sequence. Describes the input: pass it for real hybrid data.
     encoder : {"lstm", "cnn1d", "transformer"}, default=None
         The sequence encoder.
     hidden_size : int, default=None
@@ -115,7 +116,7 @@ class _HybridBase(TorchEstimator):
     _sequence_input: ClassVar[bool] = True
     _parameter_constraints: ClassVar[dict[str, list]] = {
         **TorchEstimator._parameter_constraints,
-        "sequence_shape": [tuple, list, None],
+        "sequence_shape": [tuple, list, StrOptions({"auto"}), None],
         "encoder": [StrOptions(set(ENCODERS)), None],
         "hidden_size": [Interval(Integral, 1, None, closed="left"), None],
         "num_layers": [Interval(Integral, 1, None, closed="left"), None],
@@ -166,16 +167,11 @@ class _HybridBase(TorchEstimator):
         self.n_jobs = n_jobs
         self.device = device
 
-    @classmethod
-    def _hyperparameter_names(cls) -> list[str]:
-        return [p for p in super()._hyperparameter_names() if p != "sequence_shape"]
-
     # ------------------------------------------------------------------ layout
-    def _validate_fit_input(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        X, y = super()._validate_fit_input(X, y)
-        width = X.shape[1]
-        shape = self.sequence_shape
-        if shape is None:
+    def _resolve_layout(self, width: int) -> None:
+        """Set ``sequence_shape_`` and ``n_tabular_features_`` for ``width`` input columns."""
+        shape = self.params_["sequence_shape"]
+        if isinstance(shape, str):  # "auto": the whole row is one univariate sequence
             length, channels = width, 1
         else:
             if (
@@ -195,7 +191,6 @@ class _HybridBase(TorchEstimator):
                 )
         self.sequence_shape_ = (length, channels)
         self.n_tabular_features_ = width - length * channels
-        return X, y
 
     def _split_gap(self) -> int:
         # As for the sequence families: rows are windows one step apart, so a gap of L rows
@@ -203,6 +198,7 @@ class _HybridBase(TorchEstimator):
         return self.sequence_shape_[0]
 
     def _fit_inputs(self, X: np.ndarray) -> np.ndarray:
+        self._resolve_layout(X.shape[1])
         k = self.n_tabular_features_
         features = X[:, :k]
         self.feature_mean_ = features.mean(axis=0)
