@@ -272,9 +272,8 @@ def make_sequences(
             f"normalization must be None or one of {_NORMALIZATIONS}, got {normalization!r}."
         )
     frame = data if _is_frame(data) else None
-    exclude = set()
-    if frame is not None:
-        exclude = {name for name in (groups, target) if _is_name(name)}
+    # The groups column is an id, never a channel; the target column may be one (its past).
+    exclude = {groups} if frame is not None and _is_name(groups) else set()
     values = _as_values(data, channels, exclude)
     T = len(values)
     if L > T:
