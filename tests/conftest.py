@@ -3,6 +3,7 @@
 * scikit-learn's ``check_array_api_input`` needs SciPy's array-API mode, which SciPy reads
   once at import: it is set before anything imports SciPy, so that check runs instead of
   skipping.
+* Each test process uses one thread unless OMP_NUM_THREADS says otherwise.
 * Under CI (``CI=true``) a skipped test fails the run: every dependency the tests need is
   installed there, so a skip would hide a test that did not run.
 """
@@ -14,6 +15,10 @@ import os
 import pytest
 
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+# The suite runs in parallel processes (pytest -n 2) and estimators with n_jobs=None use
+# OMP_NUM_THREADS, else every core: one thread per process avoids oversubscribing the cores,
+# which slows torch training by an order of magnitude. Results do not depend on it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 _skipped: list[str] = []
 

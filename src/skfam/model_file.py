@@ -23,6 +23,7 @@ import os
 import tempfile
 import warnings
 import zipfile
+import zlib
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -241,7 +242,7 @@ def _read_members(path: Path) -> tuple[dict, dict[str, bytes]]:
             if "manifest.json" not in names or "manifest.sha256" not in names:
                 raise ModelFileError(f"{path}: not a skfam model file (no manifest).")
             contents = {name: archive.read(name) for name in names}
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zlib.error) as exc:
         raise ModelFileError(
             f"{path}: not a complete skfam model file (truncated, altered or not a model "
             f"file): {exc}"
