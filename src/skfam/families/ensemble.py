@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack
 from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn import config_context
 from sklearn.base import ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -134,9 +135,12 @@ def _reproducible_threads(member: Any) -> AbstractContextManager:
     float result) changes between runs and thread counts; on one thread it is reproducible
     bit for bit, which every skfam estimator guarantees.
     """
+    stack = ExitStack()
+    # Members exchange plain arrays, whatever sklearn's transform_output is set to.
+    stack.enter_context(config_context(transform_output="default"))
     if isinstance(member, (HistGradientBoostingClassifier, HistGradientBoostingRegressor)):
-        return threadpool_limits(1, user_api="openmp")
-    return nullcontext()
+        stack.enter_context(threadpool_limits(1, user_api="openmp"))
+    return stack
 
 
 def _fit_member(member: Any, X: np.ndarray, y: np.ndarray, weight: np.ndarray) -> Any:
@@ -186,7 +190,8 @@ class _EnsembleBase(SkfamEstimator):
             cls = RandomForestClassifier if classifier else RandomForestRegressor
             return cls(**{"random_state": seed, "n_jobs": threads, **params})
         linear = LogisticRegression(**params) if classifier else Ridge(**params)
-        return make_pipeline(StandardScaler(), linear)
+        # Plain arrays between the steps, whatever sklearn's transform_output says.
+        return make_pipeline(StandardScaler().set_output(transform="default"), linear)
 
     def _build_members(self, threads: int) -> list[tuple[str, Any]]:
         from .._registry import families, get_estimator
@@ -256,12 +261,16 @@ class _EnsembleBase(SkfamEstimator):
         return proba[:, 1:] if proba.shape[1] == 2 else proba
 
     def _meta_features(self, X: np.ndarray) -> np.ndarray:
+        X = np.ascontiguousarray(X)
         return np.hstack([self._member_outputs(m, X) for _, m in self.members_])
 
     # ------------------------------------------------------------------ fit / predict
     def _fit_model(
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
     ) -> None:
+        # One memory layout whatever the input was (a DataFrame gives Fortran order, and
+        # the members' float results depend on the layout).
+        X = np.ascontiguousarray(X)
         members = self._build_members(self._threads())
         folds = self._folds(y)
         blocks = []
@@ -284,7 +293,8 @@ class _EnsembleBase(SkfamEstimator):
             if is_classifier(self)
             else RidgeCV(alphas=_FINAL_ALPHAS)
         )
-        self.final_estimator_ = final.fit(np.hstack(blocks), y, sample_weight=sample_weight)
+        with config_context(transform_output="default"):
+            self.final_estimator_ = final.fit(np.hstack(blocks), y, sample_weight=sample_weight)
         self.members_ = [
             (name, _fit_member(member, X, y, sample_weight)) for name, member in members
         ]
@@ -292,9 +302,10 @@ class _EnsembleBase(SkfamEstimator):
 
     def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
         meta = self._meta_features(X)
-        if is_classifier(self):
-            return self.final_estimator_.predict_proba(meta)
-        return self.final_estimator_.predict(meta)
+        with config_context(transform_output="default"):
+            if is_classifier(self):
+                return self.final_estimator_.predict_proba(meta)
+            return self.final_estimator_.predict(meta)
 
     # ------------------------------------------------------------------ model files
     def _model_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, bytes]]:
