@@ -126,6 +126,7 @@ def test_outputs_types(family, task, cls):
 @pytest.mark.parametrize(("family", "task", "cls"), FEATURE_CASES, ids=IDS)
 def test_pandas_input_and_set_output_do_not_leak(family, task, cls):
     import pandas as pd
+
     X, y = _data(task)
     frame = pd.DataFrame(X, columns=list("abcde"))
     with sklearn.config_context(transform_output="pandas"):
@@ -161,7 +162,7 @@ def test_non_finite_training_predictions_fail_fit_with_the_family_name():
 
 
 def test_lightgbm_post_fit_check_sees_nan_scores(monkeypatch):
-    from skfam.families import lightgbm as module
+    from skfam.models import lightgbm as module
 
     monkeypatch.setattr(module, "_booster_outputs_finite", lambda booster, valid: False)
     X, y = _data("regression")

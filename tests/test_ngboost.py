@@ -10,7 +10,7 @@ from sklearn.metrics import log_loss
 
 import skfam
 from skfam import NGBoostClassifier, NGBoostRegressor
-from skfam.families._ngboost_dists import Categorical, Normal
+from skfam.models._ngboost_dists import Categorical, Normal
 
 
 def _heteroscedastic(n: int, seed: int = 0):

@@ -13,7 +13,7 @@ from sklearn.datasets import load_breast_cancer, make_regression
 import skfam
 from skfam import XGBoostClassifier, XGBoostRegressor
 from skfam._seeds import derive_seed
-from skfam.families import xgboost as family_module
+from skfam.models import xgboost as family_module
 
 
 def test_matches_raw_xgboost_with_the_same_parameters():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import families as _family_modules  # noqa: F401  (TEMPORARY: see _registry note)
 from ._registry import FamilyInfo, all_estimators, families, get_estimator, load_model_config
 from ._settings import config_context, get_config, set_config
 from ._sst import ConfigError

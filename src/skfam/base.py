@@ -3,7 +3,7 @@
 Layers (in the style of imbalanced-learn): :class:`SkfamEstimator` holds the public ``fit``
 that validates and prepares, then calls the family's private ``_fit_model``;
 :class:`SkfamRegressorMixin` / :class:`SkfamClassifierMixin` add what differs by task; each
-family base (e.g. ``skfam.families.lightgbm._LightGBMBase``) adds its parameters and the
+family base (e.g. ``skfam.models.lightgbm._LightGBMBase``) adds its parameters and the
 algorithm; the concrete classes only join them.
 """
 
