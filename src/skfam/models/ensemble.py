@@ -32,7 +32,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval
 from threadpoolctl import threadpool_limits
 
-from .._docs import fill_doc
+from .._docs import FITTED_ATTRIBUTES, fill_doc
 from .._seeds import derive_seed
 from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
 from ..model_file import dump_sklearn, load_sklearn
@@ -76,7 +76,8 @@ _TRUSTED = [
 # Regularisation grid of the regression final estimator (RidgeCV, efficient leave-one-out).
 _FINAL_ALPHAS = tuple(np.logspace(-3, 3, 13))
 
-_DOC_PARAMETERS = """
+_DOC_PARAMETERS = (
+    """
     Every hyperparameter defaults to None, meaning "take it from the SST"
     (``configs/models/ensemble.yaml``, its ``variant``, then ``configs/defaults.yaml``);
     the values used are in ``params_``.
@@ -115,17 +116,9 @@ _DOC_PARAMETERS = """
         The linear model fitted on the members' out-of-fold predictions (RidgeCV for
         regression, LogisticRegression on the members' probabilities for classification;
         for two classes only the probability of the second class is used).
-    params_ : dict
-        The hyperparameters actually used.
-    random_state_ : int
-        The seed actually used.
-    imputer_ : FeatureImputer
-        The imputation step fitted on the training data.
-    n_features_in_ : int
-        Features seen in fit.
-    feature_names_in_ : ndarray of str
-        Column names, when fit got a DataFrame with string column names.
 """
+    + FITTED_ATTRIBUTES
+)
 
 
 def _reproducible_threads(member: Any) -> AbstractContextManager:

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._docs import fill_doc
+from .._docs import FITTED_ATTRIBUTES, fill_doc
 from .._seeds import derive_seed
 from .._split import resolve_early_stopping, validation_split
 from .._threads import active_threads
@@ -34,7 +34,8 @@ _CORE_NAMES = {
     "max_bin": "max_bin",
 }
 
-_DOC_PARAMETERS = """
+_DOC_PARAMETERS = (
+    """
     Every hyperparameter defaults to None, meaning "take it from the SST"
     (``configs/models/lightgbm.yaml``, its ``variant``, then ``configs/defaults.yaml``);
     the values used are in ``params_``. Names follow LightGBM's scikit-learn API.
@@ -86,17 +87,9 @@ _DOC_PARAMETERS = """
         The fitted booster.
     best_iteration_ : int
         Rounds used for prediction.
-    params_ : dict
-        The hyperparameters actually used.
-    random_state_ : int
-        The seed actually used.
-    imputer_ : FeatureImputer
-        The imputation step fitted on the training data.
-    n_features_in_ : int
-        Features seen in fit.
-    feature_names_in_ : ndarray of str
-        Column names, when fit got a DataFrame with string column names.
 """
+    + FITTED_ATTRIBUTES
+)
 
 
 class _LightGBMBase(SkfamEstimator):

@@ -17,7 +17,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._docs import fill_doc
+from .._docs import FITTED_ATTRIBUTES, fill_doc
 from .._seeds import derive_seed
 from .._split import resolve_early_stopping, validation_split
 from .._threads import thread_limit
@@ -33,7 +33,8 @@ _TREE_TYPES = [
     "sklearn.tree._tree.Tree",
 ]
 
-_DOC_PARAMETERS = """
+_DOC_PARAMETERS = (
+    """
     Every hyperparameter defaults to None, meaning "take it from the SST"
     (``configs/models/ngboost.yaml``, its ``variant``, then ``configs/defaults.yaml``);
     the values used are in ``params_``.
@@ -81,17 +82,9 @@ _DOC_PARAMETERS = """
         The line-searched scaling of each stage.
     n_iter_ : int
         Stages fitted (early stopping keeps the first ``len(trees_)`` of them).
-    params_ : dict
-        The hyperparameters actually used.
-    random_state_ : int
-        The seed actually used.
-    imputer_ : FeatureImputer
-        The imputation step fitted on the training data.
-    n_features_in_ : int
-        Features seen in fit.
-    feature_names_in_ : ndarray of str
-        Column names, when fit got a DataFrame with string column names.
 """
+    + FITTED_ATTRIBUTES
+)
 
 
 class _NGBoostBase(SkfamEstimator):

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._docs import fill_doc
+from .._docs import FITTED_ATTRIBUTES, fill_doc
 from .._threads import thread_limit
 from ..base import SkfamRegressorMixin
 from .lightgbm import _DOC_PARAMETERS as _LGB_DOC
@@ -63,17 +63,8 @@ _DOC_PARAMETERS = (
         Rounds used for prediction, per booster.
     median_index_ : int
         Column of ``predict_quantiles`` that ``predict`` returns (the level nearest 0.5).
-    params_ : dict
-        The hyperparameters actually used.
-    random_state_ : int
-        The seed actually used.
-    imputer_ : FeatureImputer
-        The imputation step fitted on the training data.
-    n_features_in_ : int
-        Features seen in fit.
-    feature_names_in_ : ndarray of str
-        Column names, when fit got a DataFrame with string column names.
 """
+    + FITTED_ATTRIBUTES
 )
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._docs import fill_doc
+from .._docs import FITTED_ATTRIBUTES, fill_doc
 from .._seeds import derive_seed
 from .._split import resolve_early_stopping, validation_split
 from .._sst import load_defaults
@@ -92,7 +92,8 @@ def resolve_device(device: str | None) -> str:
     return device
 
 
-_DOC_PARAMETERS = """
+_DOC_PARAMETERS = (
+    """
     Every hyperparameter defaults to None, meaning "take it from the SST"
     (``configs/models/xgboost.yaml``, its ``variant``, then ``configs/defaults.yaml``);
     the values used are in ``params_``. Names follow XGBoost's scikit-learn API; trees are
@@ -145,17 +146,9 @@ _DOC_PARAMETERS = """
         Rounds used for prediction.
     device_ : str
         The device used.
-    params_ : dict
-        The hyperparameters actually used.
-    random_state_ : int
-        The seed actually used.
-    imputer_ : FeatureImputer
-        The imputation step fitted on the training data.
-    n_features_in_ : int
-        Features seen in fit.
-    feature_names_in_ : ndarray of str
-        Column names, when fit got a DataFrame with string column names.
 """
+    + FITTED_ATTRIBUTES
+)
 
 
 class _XGBoostBase(SkfamEstimator):
