@@ -173,14 +173,6 @@ def all_estimators() -> list[tuple[str, type]]:
     return sorted(classes.items())
 
 
-def family_of(cls: type) -> str:
-    """Return the family key of an estimator class (its ``_family`` attribute)."""
-    key = getattr(cls, "_family", None)
-    if key is None:
-        raise TypeError(f"{cls.__name__} is not a skfam family estimator.")
-    return key
-
-
 def _family_entry(family: str) -> dict[str, Any]:
     entries = _entries()
     if family not in entries:
