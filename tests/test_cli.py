@@ -19,13 +19,17 @@ def test_list_prints_every_family(capsys):
 def test_train_prints_a_leaderboard(capsys):
     assert main(["train", "lightgbm", "mlp", "--variant", "fast", "--device", "cpu"]) == 0
     captured = capsys.readouterr()
-    assert "Leaderboard: regression" in captured.out
-    assert "Leaderboard: classification" in captured.out
+    assert "Leaderboard: regression on diabetes" in captured.out
+    assert "Leaderboard: classification on breast_cancer" in captured.out
     assert "[1/4] lightgbm (regression, diabetes)" in captured.err
     rows = [line.split() for line in captured.out.splitlines() if line[:1].isdigit()]
-    assert {row[1] for row in rows} == {"lightgbm", "mlp"}
+    assert sorted(row[1] for row in rows) == ["lightgbm", "lightgbm", "mlp", "mlp"]
     for row in rows:
-        assert -1.0 <= float(row[4]) <= 1.0  # r2 or accuracy
+        assert -1.0 <= float(row[3]) <= 1.0  # r2 or accuracy
+    # Ranks follow the scores within each leaderboard.
+    assert [row[0] for row in rows] == ["1", "2", "1", "2"]
+    for first, second in (rows[0:2], rows[2:4]):
+        assert float(first[3]) >= float(second[3])
 
 
 def test_train_rejects_unknown_family(capsys):

@@ -69,7 +69,8 @@ def cmd_train(
         for task in tasks:
             if task in info.tasks:
                 jobs.append((key, task))
-    results: dict[str, list[list[str]]] = {task: [] for task in tasks}
+    # One leaderboard per (task, dataset): scores on different data do not rank together.
+    results: dict[tuple[str, str], list[list[str]]] = {}
     failures = 0
     for number, (key, task) in enumerate(jobs, start=1):
         info = registry[key]
@@ -104,23 +105,14 @@ def cmd_train(
         else:
             score, metric = accuracy_score(data.y_test, predicted), "accuracy"
         print(f"done in {seconds:.1f}s", file=err, flush=True)
-        results[task].append(
-            [
-                key,
-                data.name,
-                metric,
-                f"{score:.4f}",
-                f"{seconds:.2f}",
-                params.get("variant", "default"),
-            ]
+        results.setdefault((task, data.name), []).append(
+            [key, metric, f"{score:.4f}", f"{seconds:.2f}", params.get("variant", "default")]
         )
-    for task, rows in results.items():
-        if not rows:
-            continue
-        rows.sort(key=lambda r: -float(r[3]))
+    for (task, dataset), rows in sorted(results.items()):
+        rows.sort(key=lambda r: -float(r[2]))
         ranked = [[str(i), *r] for i, r in enumerate(rows, start=1)]
-        print(f"\nLeaderboard: {task} (held-out score, higher is better)", file=out)
-        header = ["rank", "family", "dataset", "metric", "score", "fit_s", "variant"]
+        print(f"\nLeaderboard: {task} on {dataset} (held-out score, higher is better)", file=out)
+        header = ["rank", "family", "metric", "score", "fit_s", "variant"]
         print(_table(ranked, header), file=out)
     return 1 if failures else 0
 
