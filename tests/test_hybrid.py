@@ -88,3 +88,34 @@ def test_sequence_shape_defaults_to_auto_from_the_sst():
     assert reg.params_["sequence_shape"] == "auto"
     reg = HybridRegressor(sequence_shape=(6, 2), **FAST).fit(X, y)
     assert reg.params_["sequence_shape"] == (6, 2)
+
+
+def test_sequence_part_is_imputed_per_channel_with_forward_fill():
+    X, y = _data(n=120)
+    X[5, 0] = np.nan  # a feature
+    X[7, 3 + 2 * 2 + 1] = np.nan  # channel 1 at step 2: the value at step 1 carries on
+    X[9, 3 + 0 * 2 + 0] = np.nan  # channel 0 at step 0: nothing earlier, channel median
+    reg = HybridRegressor(sequence_shape=(6, 2), **FAST).fit(X, y)
+    assert reg.params_["impute_forward_fill"] is True
+    filled = reg.imputer_.transform(X)
+    sequence = X[:, 3:].reshape(120, 6, 2)
+    assert filled[5, 0] == np.nanmedian(X[:, 0])
+    assert filled[7, 3 + 2 * 2 + 1] == X[7, 3 + 1 * 2 + 1]
+    assert filled[9, 3] == np.nanmedian(sequence[:, :, 0])
+    assert not np.isnan(filled).any()
+    # Without forward fill every sequence NaN takes its channel's median over rows and steps.
+    plain = HybridRegressor(sequence_shape=(6, 2), impute_forward_fill=False, **FAST).fit(X, y)
+    assert plain.imputer_.transform(X)[7, 3 + 2 * 2 + 1] == np.nanmedian(sequence[:, :, 1])
+
+
+def test_all_nan_channel_trains_predicts_and_round_trips(tmp_path):
+    X, y = _data(n=120)
+    X[:, 3 + 1 :: 2] = np.nan  # channel 1 of the sequence is never observed
+    reg = HybridRegressor(sequence_shape=(6, 2), **FAST).fit(X, y)
+    assert reg.imputer_.empty_features_[3 + 1 :: 2].all()
+    assert not reg.imputer_.empty_features_[:3].any()
+    prediction = reg.predict(X)
+    assert np.isfinite(prediction).all()
+    reg.save_model(tmp_path / "h.skfam")
+    loaded = skfam.load_model(tmp_path / "h.skfam")
+    np.testing.assert_array_equal(loaded.predict(X), prediction)

@@ -6,9 +6,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._impute import _STRATEGIES, _most_frequent
+from ._impute import _STRATEGIES, FeatureImputer, _most_frequent
 
-__all__ = ["SequenceImputer", "forward_fill"]
+__all__ = ["HybridImputer", "SequenceImputer", "forward_fill"]
 
 
 def forward_fill(X: np.ndarray) -> np.ndarray:
@@ -108,3 +108,88 @@ class SequenceImputer(TransformerMixin, BaseEstimator):
         if not missing.any():
             return X
         return np.where(missing, self.statistics_, X)
+
+
+class HybridImputer(FeatureImputer):
+    """Fill NaN in ``[features | flattened sequence]`` rows of the hybrid family.
+
+    The first ``n_tabular`` columns are imputed per column, as :class:`FeatureImputer`
+    does. The rest is a sequence flattened time-major (column ``n_tabular + t * C + c`` is
+    channel ``c`` at step ``t``) and is imputed as :class:`SequenceImputer` does: one
+    statistic per channel over all rows and steps, after an optional forward fill along
+    time within each row. ``statistics_`` and ``empty_features_`` have one entry per input
+    column (a channel's value repeated at each step), so the shape never changes.
+
+    Parameters
+    ----------
+    strategy : {"mean", "median", "most_frequent"}, default="median"
+        The statistic of the observed values of each feature column and each channel.
+    n_tabular : int, default=0
+        Tabular feature columns in front of the sequence.
+    sequence_shape : tuple of (int, int), default=(1, 1)
+        ``(L, C)`` of the sequence part.
+    forward_fill : bool, default=False
+        Carry the last observed value of a channel forward along time first.
+
+    Attributes
+    ----------
+    statistics_ : ndarray of shape (n_features,)
+        The fill value of each column (0.0 for empty columns and channels).
+    empty_features_ : ndarray of bool, shape (n_features,)
+        Columns entirely NaN in the training data (every column of an empty channel).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfam._impute_seq import HybridImputer
+    >>> X = np.array([[5.0, 1.0, np.nan, 3.0], [np.nan, np.nan, 7.0, np.nan]])
+    >>> HybridImputer(n_tabular=1, sequence_shape=(3, 1), forward_fill=True).fit_transform(X)
+    array([[5., 1., 1., 3.],
+           [5., 3., 7., 7.]])
+    """
+
+    def __init__(
+        self,
+        strategy: str = "median",
+        n_tabular: int = 0,
+        sequence_shape: tuple[int, int] = (1, 1),
+        forward_fill: bool = False,
+    ):
+        self.strategy = strategy
+        self.n_tabular = n_tabular
+        self.sequence_shape = sequence_shape
+        self.forward_fill = forward_fill
+
+    def _sequence(self, X: np.ndarray) -> np.ndarray:
+        length, channels = self.sequence_shape
+        if X.ndim != 2 or X.shape[1] != self.n_tabular + length * channels:
+            raise ValueError(
+                f"HybridImputer expects {self.n_tabular} features plus a {length} x {channels} "
+                f"sequence per row, got input of shape {X.shape}."
+            )
+        return X[:, self.n_tabular :].reshape(len(X), length, channels)
+
+    def fit(self, X: np.ndarray, y: object = None) -> HybridImputer:
+        """Learn the fill value of each feature column and each channel from ``X``."""
+        X = np.asarray(X, dtype=np.float64)
+        sequence = SequenceImputer(self.strategy).fit(self._sequence(X))
+        features = FeatureImputer(self.strategy).fit(X[:, : self.n_tabular])
+        length = self.sequence_shape[0]
+        self.statistics_ = np.concatenate(
+            [features.statistics_, np.tile(sequence.statistics_, length)]
+        )
+        self.empty_features_ = np.concatenate(
+            [features.empty_features_, np.tile(sequence.empty_features_, length)]
+        )
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Return ``X`` with NaN filled; empty training columns become zeros."""
+        check_is_fitted(self)
+        X = np.asarray(X, dtype=np.float64)
+        sequence = self._sequence(X)
+        if self.forward_fill and np.isnan(sequence).any():
+            X = X.copy()
+            X[:, self.n_tabular :] = forward_fill(sequence).reshape(len(X), -1)
+        return super().transform(X)

@@ -11,6 +11,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docs import fill_doc
+from .._impute_seq import HybridImputer
 from .._sequence import (
     channel_scaling,
     dump_arrays,
@@ -32,9 +33,10 @@ _DOC_PARAMETERS = """
     ``F = n_features - L * C`` columns are tabular features. ``sequence_shape="auto"`` (the
     SST default) reads the whole row as one univariate sequence (``L = n_features``,
     ``C = 1``, no tabular features). A width smaller than ``L * C`` raises ValueError at
-    fit, another width than fit's at predict too. NaN is imputed per column with
-    statistics of the training data; features are standardised per column and the
-    sequence per channel. Every
+    fit, another width than fit's at predict too. NaN in a feature is imputed with that
+    column's statistic of the training data, NaN in the sequence with its channel's
+    (after an optional forward fill along time); features are standardised per column and
+    the sequence per channel. Every
     hyperparameter defaults to None, meaning "take it from the SST"
     (``configs/models/hybrid.yaml``, its ``variant``, then ``configs/defaults.yaml``); the
     values used are in ``params_``.
@@ -59,6 +61,9 @@ _DOC_PARAMETERS = """
         Hidden widths of the MLP head on ``[features | embedding]``.
     dropout : float, default=None
         Dropout in the encoder and after each hidden layer of the head.
+    impute_forward_fill : bool, default=None
+        Fill a NaN of the sequence with the last observed value of the same channel
+        earlier in the row before falling back to the channel's statistic.
     learning_rate : float, default=None
         AdamW learning rate.
     weight_decay : float, default=None
@@ -99,8 +104,9 @@ _DOC_PARAMETERS = """
         ``(L, C)`` used.
     n_tabular_features_ : int
         ``F``, the tabular features in front of the sequence.
-    imputer_ : FeatureImputer
-        Per-column imputation fitted on the training data.
+    imputer_ : HybridImputer
+        Imputation fitted on the training data: per feature column, and per channel of
+        the sequence.
     n_features_in_ : int
         ``F + L * C``.
     feature_names_in_ : ndarray of str
@@ -124,6 +130,7 @@ class _HybridBase(TorchEstimator):
         "n_heads": [Interval(Integral, 1, None, closed="left"), None],
         "head_sizes": [list, tuple, None],
         "dropout": [Interval(Real, 0, 1, closed="left"), None],
+        "impute_forward_fill": ["boolean", None],
     }
 
     def __init__(
@@ -137,6 +144,7 @@ class _HybridBase(TorchEstimator):
         n_heads: int | None = None,
         head_sizes: Sequence[int] | None = None,
         dropout: float | None = None,
+        impute_forward_fill: bool | None = None,
         learning_rate: float | None = None,
         weight_decay: float | None = None,
         batch_size: int | None = None,
@@ -156,6 +164,7 @@ class _HybridBase(TorchEstimator):
         self.n_heads = n_heads
         self.head_sizes = head_sizes
         self.dropout = dropout
+        self.impute_forward_fill = impute_forward_fill
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -192,13 +201,22 @@ class _HybridBase(TorchEstimator):
         self.sequence_shape_ = (length, channels)
         self.n_tabular_features_ = width - length * channels
 
+    def _make_imputer(self, strategy: str) -> HybridImputer:
+        # Called after validate_data set n_features_in_ (at fit and when a model file loads).
+        self._resolve_layout(self.n_features_in_)
+        return HybridImputer(
+            strategy=strategy,
+            n_tabular=self.n_tabular_features_,
+            sequence_shape=self.sequence_shape_,
+            forward_fill=bool(self.params_["impute_forward_fill"]),
+        )
+
     def _split_gap(self) -> int:
         # As for the sequence families: rows are windows one step apart, so a gap of L rows
         # keeps the rows and the target of training windows out of validation windows.
         return self.sequence_shape_[0]
 
     def _fit_inputs(self, X: np.ndarray) -> np.ndarray:
-        self._resolve_layout(X.shape[1])
         k = self.n_tabular_features_
         features = X[:, :k]
         self.feature_mean_ = features.mean(axis=0)
