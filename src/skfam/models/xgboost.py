@@ -238,6 +238,11 @@ class _XGBoostBase(SkfamEstimator):
         stopping = defaults["early_stopping"]
         use_es = resolve_early_stopping(p["early_stopping"], len(X), stopping["auto_min_samples"])
         nthread = params["nthread"]
+        # Unit weights are no weights; without them XGBoost sketches the quantiles of the
+        # unweighted data, as xgboost.XGBRegressor does when it gets no sample_weight.
+        weight = None if np.all(sample_weight == 1.0) else sample_weight
+        # The hist method bins the data once: QuantileDMatrix builds the bins directly (as
+        # XGBoost's own scikit-learn wrapper does) instead of keeping a copy of the rows.
         callbacks = []
         if use_es:
             train_idx, valid_idx = validation_split(
@@ -247,11 +252,19 @@ class _XGBoostBase(SkfamEstimator):
                 kind=defaults["validation"]["split"],
                 y_classes=y if n_classes is not None else None,
             )
-            train = xgb.DMatrix(
-                X[train_idx], y[train_idx], weight=sample_weight[train_idx], nthread=nthread
+            train = xgb.QuantileDMatrix(
+                X[train_idx],
+                y[train_idx],
+                weight=None if weight is None else weight[train_idx],
+                nthread=nthread,
+                max_bin=params["max_bin"],
             )
-            valid = xgb.DMatrix(
-                X[valid_idx], y[valid_idx], weight=sample_weight[valid_idx], nthread=nthread
+            valid = xgb.QuantileDMatrix(
+                X[valid_idx],
+                y[valid_idx],
+                weight=None if weight is None else weight[valid_idx],
+                nthread=nthread,
+                ref=train,
             )
             evals = [(valid, "valid")]
             callbacks.append(
@@ -264,7 +277,9 @@ class _XGBoostBase(SkfamEstimator):
                 )
             )
         else:
-            train = xgb.DMatrix(X, y, weight=sample_weight, nthread=nthread)
+            train = xgb.QuantileDMatrix(
+                X, y, weight=weight, nthread=nthread, max_bin=params["max_bin"]
+            )
             evals = []
         booster = xgb.train(
             params,
