@@ -194,3 +194,16 @@ def test_malformed_family_file(tmp_path):
     with skfam.config_context(config_dir=tmp_path):
         with pytest.raises(ConfigError, match="unknown top-level key"):
             load_model_config("mlp")
+
+
+def test_cpu_kernels_default_comes_from_defaults_yaml(tmp_path):
+    assert load_model_config("lstm")["cpu_kernels"] == "portable"
+    assert "cpu_kernels" not in load_model_config("cnn1d")  # only the LSTM has the choice
+    _write(tmp_path, "defaults.yaml", "torch:\n  cpu_kernels: onednn\n")
+    with skfam.config_context(config_dir=tmp_path):
+        assert load_model_config("lstm")["cpu_kernels"] == "onednn"
+        assert load_model_config("hybrid")["cpu_kernels"] == "onednn"
+    _write(tmp_path, "defaults.yaml", "torch:\n  cpu_kernels: mkl\n")
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError, match=r"torch\.cpu_kernels must be portable or onednn"):
+            load_model_config("lstm")

@@ -79,8 +79,9 @@ def test_fit_is_reproducible_and_round_trips(family, task, cls, data, tmp_path_f
 @given(data=st.data())
 def test_thread_count_does_not_change_predictions(family, task, cls, data):
     X, y = data.draw(datasets(task, FAMILIES[family].input_mode))
-    one = cls(**fast_params(cls), n_jobs=1).fit(X, y)
-    two = cls(**fast_params(cls), n_jobs=2).fit(X, y)
+    params = {**fast_params(cls), **stochastic_params(cls)}
+    one = cls(**params, n_jobs=1).fit(X, y)
+    two = cls(**params, n_jobs=2).fit(X, y)
     assert np.array_equal(predictions(one, X), predictions(two, X))
     # Prediction with another thread count than fit, too.
     one.set_params(n_jobs=2)

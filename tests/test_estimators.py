@@ -267,3 +267,34 @@ def test_families_are_reachable_by_attribute():
     assert skfam.LightGBMRegressor is LightGBMRegressor
     with pytest.raises(AttributeError):
         skfam.NoSuchRegressor  # noqa: B018
+
+
+def test_torch_post_fit_check_reads_the_weights_then_one_prediction_pass(monkeypatch):
+    X, y = _data("regression", n=2000)
+    seen = []
+    raw_outputs = MLPRegressor._raw_outputs
+
+    def spy(self, X):
+        seen.append(len(X))
+        return raw_outputs(self, X)
+
+    monkeypatch.setattr(MLPRegressor, "_raw_outputs", spy)
+    MLPRegressor(variant="fast", device="cpu", max_epochs=2).fit(X, y)
+    assert seen == [512]  # evenly spaced training rows, one padded pass
+
+    # A diverged weight fails the fit from the weights alone, before any prediction.
+    from skfam import _torch
+
+    partial_fit = _torch._WeightedNet.partial_fit
+
+    def diverging(self, *args, **kwargs):
+        out = partial_fit(self, *args, **kwargs)
+        with torch.no_grad():
+            next(self.module_.parameters()).view(-1)[0] = float("nan")
+        return out
+
+    seen.clear()
+    monkeypatch.setattr(_torch._WeightedNet, "partial_fit", diverging)
+    with pytest.raises(NonFinitePredictionError, match="'mlp' model"):
+        MLPRegressor(variant="fast", device="cpu", max_epochs=2).fit(X, y)
+    assert seen == []

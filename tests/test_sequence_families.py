@@ -247,3 +247,75 @@ def test_a_cuda_model_file_loads_where_cuda_is_absent(tmp_path):
     assert loaded.device_ == expected
     assert str(next(loaded.net_.module_.parameters()).device) == expected.replace(":0", ":0")
     np.testing.assert_allclose(loaded.predict(X), est.predict(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("cls", "params"),
+    [
+        (skfam.LSTMRegressor, {"bidirectional": True}),
+        (skfam.CNN1DRegressor, {}),
+        (skfam.TransformerRegressor, {}),
+        (skfam.TransformerClassifier, {"pooling": "cls"}),
+        (skfam.HybridRegressor, {"encoder": "transformer", "sequence_shape": (20, 3)}),
+        (skfam.HybridRegressor, {"encoder": "lstm", "sequence_shape": (20, 3)}),
+    ],
+    ids=lambda v: v.__name__ if isinstance(v, type) else str(v.get("encoder", "")),
+)
+def test_training_with_dropout_is_the_same_for_any_thread_count(cls, params):
+    # The SST's default sizes (not the tiny "fast" variant): torch's kernels only split
+    # work between threads above a size threshold. With dropout, attention takes the
+    # unfused path, whose native softmax backward sums in a thread-dependent order.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 20, 3))
+    y = X[:, -1, 0] + rng.normal(scale=0.1, size=400)
+    if "Classifier" in cls.__name__:
+        y = np.where(y > 0, "up", "down")
+    if "Hybrid" in cls.__name__:
+        X = X.reshape(400, -1)
+    common = {**params, "device": "cpu", "dropout": 0.3, "max_epochs": 2, "batch_size": 64}
+    one = cls(**common, n_jobs=1).fit(X, y)
+    two = cls(**common, n_jobs=2).fit(X, y)
+    out = "predict_proba" if hasattr(one, "predict_proba") else "predict"
+    np.testing.assert_array_equal(getattr(one, out)(X), getattr(two, out)(X))
+
+
+def test_cpu_kernels_switch_onednn_during_fit_and_predict_only(monkeypatch):
+    seen = []
+    forward = skfam.nn.LSTMModule.forward
+
+    def spy(self, X):
+        seen.append(torch.backends.mkldnn.enabled)
+        return forward(self, X)
+
+    monkeypatch.setattr(skfam.nn.LSTMModule, "forward", spy)
+    X, y = _windows(n=80)
+    before = torch.backends.mkldnn.enabled
+    for choice, expected in (("portable", False), ("onednn", True)):
+        seen.clear()
+        reg = skfam.LSTMRegressor(**FAST, cpu_kernels=choice).fit(X, y)
+        assert seen and set(seen) == {expected}
+        seen.clear()
+        reg.predict(X)
+        assert seen and set(seen) == {expected}
+        assert torch.backends.mkldnn.enabled == before  # restored
+    assert skfam.LSTMRegressor(**FAST).fit(X, y).params_["cpu_kernels"] == "portable"
+
+
+@pytest.mark.parametrize(
+    "cls", [skfam.LSTMRegressor, skfam.HybridClassifier], ids=lambda c: c.__name__
+)
+def test_onednn_kernels_repeat_bit_for_bit_for_the_same_n_jobs(cls, tmp_path):
+    # The SST's default sizes, so that oneDNN splits work between the 2 threads.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 20, 3))
+    y = X[:, -1, 0] + rng.normal(scale=0.1, size=400)
+    if "Hybrid" in cls.__name__:
+        X, y = X.reshape(400, -1), np.where(y > 0, "up", "down")
+    params = {"cpu_kernels": "onednn", "device": "cpu", "max_epochs": 2, "n_jobs": 2}
+    first, second = cls(**params).fit(X, y), cls(**params).fit(X, y)
+    out = "predict_proba" if hasattr(first, "predict_proba") else "predict"
+    np.testing.assert_array_equal(getattr(first, out)(X), getattr(second, out)(X))
+    first.save_model(tmp_path / "m.skfam")
+    loaded = skfam.load_model(tmp_path / "m.skfam")
+    assert loaded.get_params()["cpu_kernels"] == "onednn"
+    np.testing.assert_array_equal(getattr(loaded, out)(X), getattr(first, out)(X))

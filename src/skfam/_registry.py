@@ -27,7 +27,10 @@ __all__ = [
 _TASKS = ("regression", "classification")
 
 # Constructor parameters whose last-resort default is a key of configs/defaults.yaml.
-_DEFAULTS_LAYER = {"validation_fraction": ("validation", "fraction")}
+_DEFAULTS_LAYER = {
+    "validation_fraction": ("validation", "fraction"),
+    "cpu_kernels": ("torch", "cpu_kernels"),
+}
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,14 @@ from ._impute_seq import SequenceImputer
 from ._torch import TorchEstimator
 
 __all__ = [
+    "CPU_KERNELS",
     "channel_scaling",
+    "cpu_kernels",
     "dump_arrays",
+    "estimator_kernels",
     "load_arrays",
     "padded_outputs",
     "poor_generic_score",
-    "without_onednn",
 ]
 
 #: Rows per forward pass at predict. Every pass has exactly this many rows (the last one is
@@ -40,20 +42,34 @@ __all__ = [
 PREDICT_CHUNK = 512
 
 
-@contextmanager
-def without_onednn() -> Iterator[None]:
-    """Run the block with oneDNN (mkldnn) off, restoring the previous setting afterwards.
+#: Choices of ``cpu_kernels``: torch's native kernels, or oneDNN's where torch has them.
+CPU_KERNELS = ("portable", "onednn")
 
-    oneDNN's CPU LSTM sums gradients in an order that depends on the thread count, and
-    skfam promises the same model for any ``n_jobs``; torch's native kernels do not have
-    that problem. The flag is process-wide while the block runs. CUDA is not affected.
+
+@contextmanager
+def cpu_kernels(choice: str) -> Iterator[None]:
+    """Run the block with oneDNN (mkldnn) off for "portable", on for "onednn".
+
+    oneDNN's CPU LSTM sums weight gradients per thread, so its model depends on the thread
+    count; torch's native kernels do not have that problem, and "portable" (the SST's
+    default) keeps skfam's promise of the same model for any ``n_jobs``. "onednn" trains
+    and predicts faster on CPU, bit for bit the same run to run for the same ``n_jobs``.
+    The flag is process-wide while the block runs and restored afterwards. CUDA is not
+    affected.
     """
+    if choice not in CPU_KERNELS:
+        raise ValueError(f"cpu_kernels must be one of {CPU_KERNELS}, got {choice!r}.")
     previous = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = False
+    torch.backends.mkldnn.enabled = choice == "onednn"
     try:
         yield
     finally:
         torch.backends.mkldnn.enabled = previous
+
+
+def estimator_kernels(estimator: TorchEstimator) -> str:
+    """Return the ``cpu_kernels`` choice of a (fitting or fitted) estimator."""
+    return estimator.params_.get("cpu_kernels", "portable")
 
 
 def padded_outputs(estimator: TorchEstimator, inputs: np.ndarray) -> np.ndarray:
@@ -66,7 +82,7 @@ def padded_outputs(estimator: TorchEstimator, inputs: np.ndarray) -> np.ndarray:
     module.eval()
     data = torch.as_tensor(np.ascontiguousarray(inputs, dtype=np.float32))
     outs = []
-    with torch.inference_mode(), without_onednn():
+    with torch.inference_mode(), cpu_kernels(estimator_kernels(estimator)):
         for lo in range(0, max(len(data), 1), PREDICT_CHUNK):
             batch = data[lo : lo + PREDICT_CHUNK]
             n = len(batch)
@@ -151,7 +167,7 @@ class _SequenceBase(TorchEstimator):
     def _fit_model(
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
     ) -> None:
-        with without_onednn():
+        with cpu_kernels(estimator_kernels(self)):
             return super()._fit_model(X, y, sample_weight, defaults)
 
     def _validate_fit_input(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:

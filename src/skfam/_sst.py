@@ -169,6 +169,12 @@ def load_defaults() -> dict[str, Any]:
     stopping = _expect(data.get("early_stopping"), dict, where, "early_stopping")
     _expect(stopping.get("threshold"), (int, float), where, "early_stopping.threshold")
     _expect(stopping.get("auto_min_samples"), int, where, "early_stopping.auto_min_samples")
+    torch_settings = _expect(data.get("torch"), dict, where, "torch")
+    if torch_settings.get("cpu_kernels") not in ("portable", "onednn"):
+        raise ConfigError(
+            f"{where}: torch.cpu_kernels must be portable or onednn, got "
+            f"{torch_settings.get('cpu_kernels')!r}."
+        )
     return data
 
 

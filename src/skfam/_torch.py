@@ -206,6 +206,10 @@ class TorchEstimator(SkfamEstimator):
     }
     #: Whether the internal validation split follows time order (sequence input).
     _sequence_input: ClassVar[bool] = False
+    #: The post-fit check first requires every weight to be finite, then predicts on one
+    #: padded prediction pass of training rows: a forward pass over 10,000 rows would cost
+    #: a large share of a short training run.
+    _sanity_rows: ClassVar[int] = 512
 
     # ------------------------------------------------------------ input hooks
     def _fit_inputs(self, X: np.ndarray) -> np.ndarray:
@@ -329,6 +333,9 @@ class TorchEstimator(SkfamEstimator):
             net.partial_fit(train, None)
         self.net_ = net
         self.n_iter_ = len(net.history)
+        weights = itertools.chain(net.module_.parameters(), net.module_.buffers())
+        if not all(bool(torch.isfinite(w).all()) for w in weights if w.is_floating_point()):
+            return False  # diverged: the post-fit check raises NonFinitePredictionError
         return None
 
     def _raw_outputs(self, X: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ __all__ = [
 COMMON_PARAMS = ("variant", "random_state", "n_jobs", "device")
 
 # The post-fit sanity check predicts on at most this many training rows (evenly spaced)
-# for families that cannot check all of them for free.
+# for families that cannot check all of them for free (a family may set fewer).
 _SANITY_ROWS = 10_000
 
 
@@ -151,10 +151,14 @@ class SkfamEstimator(BaseEstimator):
         """
         raise NotImplementedError
 
+    #: Most training rows the post-fit check predicts on (evenly spaced).
+    _sanity_rows: ClassVar[int] = _SANITY_ROWS
+
     def _check_training_predictions(self, X: np.ndarray, finite: bool | None) -> None:
         if finite is None:
-            if len(X) > _SANITY_ROWS:
-                X = X[np.linspace(0, len(X) - 1, _SANITY_ROWS).astype(np.intp)]
+            rows = self._sanity_rows
+            if len(X) > rows:
+                X = X[np.linspace(0, len(X) - 1, rows).astype(np.intp)]
             finite = bool(np.isfinite(self._raw_outputs(X)).all())
         if not finite:
             raise NonFinitePredictionError(

@@ -14,6 +14,13 @@ _STOCHASTIC_PARAMS: dict[str, dict[str, object]] = {
     "quantile_lightgbm": {"subsample": 0.7, "subsample_freq": 1, "colsample_bytree": 0.7},
     "xgboost": {"subsample": 0.7, "colsample_bytree": 0.7},
     "ngboost": {"minibatch_frac": 0.7, "col_sample": 0.7},
+    # The nets' "fast" variants train without dropout; dropout draws random masks and takes
+    # other kernels (e.g. attention without the fused path), so the properties need it on.
+    "mlp": {"dropout": 0.2},
+    "lstm": {"dropout": 0.2, "num_layers": 2},
+    "cnn1d": {"dropout": 0.2},
+    "transformer": {"dropout": 0.2},
+    "hybrid": {"dropout": 0.2, "encoder": "transformer"},
 }
 
 # Checks a family is known to fail, each with its reason. Keyed by family key, then by

@@ -13,12 +13,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .._docs import fill_doc
 from .._impute_seq import HybridImputer
 from .._sequence import (
+    CPU_KERNELS,
     channel_scaling,
+    cpu_kernels,
     dump_arrays,
+    estimator_kernels,
     load_arrays,
     padded_outputs,
     poor_generic_score,
-    without_onednn,
 )
 from .._torch import TorchEstimator
 from ..base import SkfamClassifierMixin, SkfamRegressorMixin
@@ -61,6 +63,11 @@ _DOC_PARAMETERS = """
         Hidden widths of the MLP head on ``[features | embedding]``.
     dropout : float, default=None
         Dropout in the encoder and after each hidden layer of the head.
+    cpu_kernels : {"portable", "onednn"}, default=None
+        CPU kernels of the LSTM encoder. "portable" (the SST's ``torch.cpu_kernels``):
+        torch's native kernels, the same model for any ``n_jobs``. "onednn": oneDNN's
+        fused LSTM, faster on CPU, bit for bit the same run to run only for the same
+        ``n_jobs``. No effect on CUDA.
     impute_forward_fill : bool, default=None
         Fill a NaN of the sequence with the last observed value of the same channel
         earlier in the row before falling back to the channel's statistic.
@@ -131,6 +138,7 @@ class _HybridBase(TorchEstimator):
         "head_sizes": [list, tuple, None],
         "dropout": [Interval(Real, 0, 1, closed="left"), None],
         "impute_forward_fill": ["boolean", None],
+        "cpu_kernels": [StrOptions(set(CPU_KERNELS)), None],
     }
 
     def __init__(
@@ -144,6 +152,7 @@ class _HybridBase(TorchEstimator):
         n_heads: int | None = None,
         head_sizes: Sequence[int] | None = None,
         dropout: float | None = None,
+        cpu_kernels: str | None = None,
         impute_forward_fill: bool | None = None,
         learning_rate: float | None = None,
         weight_decay: float | None = None,
@@ -164,6 +173,7 @@ class _HybridBase(TorchEstimator):
         self.n_heads = n_heads
         self.head_sizes = head_sizes
         self.dropout = dropout
+        self.cpu_kernels = cpu_kernels
         self.impute_forward_fill = impute_forward_fill
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -240,7 +250,7 @@ class _HybridBase(TorchEstimator):
     def _fit_model(
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
     ) -> None:
-        with without_onednn():  # see skfam._sequence.without_onednn
+        with cpu_kernels(estimator_kernels(self)):
             return super()._fit_model(X, y, sample_weight, defaults)
 
     def _module_kwargs(self, n_in: int, n_out: int) -> dict[str, Any]:

@@ -7,10 +7,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docs import fill_doc
-from .._sequence import DOC_COMMON_PARAMETERS, DOC_INPUT, _SequenceBase, poor_generic_score
+from .._sequence import (
+    CPU_KERNELS,
+    DOC_COMMON_PARAMETERS,
+    DOC_INPUT,
+    _SequenceBase,
+    poor_generic_score,
+)
 from ..base import SkfamClassifierMixin, SkfamRegressorMixin
 from ..nn.lstm import LSTMModule
 
@@ -29,6 +35,11 @@ _DOC_PARAMETERS = (
         Dropout between stacked layers and before the head.
     bidirectional : bool, default=None
         Also read each window backwards.
+    cpu_kernels : {"portable", "onednn"}, default=None
+        CPU kernels of the LSTM. "portable" (the SST's ``torch.cpu_kernels``): torch's
+        native kernels, the same model for any ``n_jobs``. "onednn": oneDNN's fused LSTM,
+        about 1.7 x faster training on CPU, bit for bit the same run to run only for the
+        same ``n_jobs`` (it sums gradients per thread). No effect on CUDA.
 """
     + DOC_COMMON_PARAMETERS
 )
@@ -46,6 +57,7 @@ class _LSTMBase(_SequenceBase):
         "dropout": [Interval(Real, 0, 1, closed="left"), None],
         "bidirectional": ["boolean", None],
         "impute_forward_fill": ["boolean", None],
+        "cpu_kernels": [StrOptions(set(CPU_KERNELS)), None],
     }
 
     def __init__(
@@ -55,6 +67,7 @@ class _LSTMBase(_SequenceBase):
         num_layers: int | None = None,
         dropout: float | None = None,
         bidirectional: bool | None = None,
+        cpu_kernels: str | None = None,
         impute_forward_fill: bool | None = None,
         learning_rate: float | None = None,
         weight_decay: float | None = None,
@@ -71,6 +84,7 @@ class _LSTMBase(_SequenceBase):
         self.num_layers = num_layers
         self.dropout = dropout
         self.bidirectional = bidirectional
+        self.cpu_kernels = cpu_kernels
         self.impute_forward_fill = impute_forward_fill
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 __all__ = ["POSITIONAL_ENCODINGS", "TRANSFORMER_POOLINGS", "TransformerEncoderNet"]
-__all__ += ["RowLayerNorm", "TransformerModule"]
+__all__ += ["EncoderLayer", "RowLayerNorm", "SelfAttention", "TransformerModule", "row_softmax"]
 
 #: Positional encodings: fixed sine/cosine or a learned table.
 POSITIONAL_ENCODINGS = ("sinusoidal", "learned")
@@ -53,6 +53,97 @@ class RowLayerNorm(nn.Module):
         centred = X - X.mean(dim=-1, keepdim=True)
         variance = (centred * centred).mean(dim=-1, keepdim=True)
         return centred * torch.rsqrt(variance + self.eps) * self.weight + self.bias
+
+
+def row_softmax(X: torch.Tensor) -> torch.Tensor:
+    """Softmax over the last dimension, written with elementwise operations and row sums.
+
+    The same function as ``torch.softmax(X, -1)``; its backward is built by autograd from
+    ordinary row reductions, whose order does not depend on the thread count (the native
+    softmax backward's does), so a fit is identical for any ``n_jobs``.
+    """
+    shifted = X - X.amax(dim=-1, keepdim=True).detach()  # softmax is shift-invariant
+    exp = shifted.exp()
+    return exp / exp.sum(dim=-1, keepdim=True)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention (Vaswani et al., 2017), written out with matmuls.
+
+    Computes what :class:`torch.nn.MultiheadAttention` computes for ``query = key = value``
+    (the same initialisation too: Xavier-uniform input projection, zero biases), with
+    :func:`row_softmax` instead of torch's fused attention kernels, whose backward with
+    attention dropout sums in a thread-dependent order on CPU.
+
+    Parameters
+    ----------
+    d_model : int
+        Width of the input and output.
+    n_heads : int
+        Attention heads; must divide ``d_model``.
+    dropout : float, default=0.0
+        Dropout on the attention weights.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0):
+        super().__init__()
+        if d_model % n_heads:
+            raise ValueError(f"d_model ({d_model}) must be a multiple of n_heads ({n_heads}).")
+        self.n_heads = n_heads
+        self.in_proj = nn.Linear(d_model, 3 * d_model)
+        self.out_proj = nn.Linear(d_model, d_model)
+        self.dropout = nn.Dropout(dropout)
+        nn.init.xavier_uniform_(self.in_proj.weight)
+        nn.init.zeros_(self.in_proj.bias)
+        nn.init.zeros_(self.out_proj.bias)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Map (batch, length, d_model) to (batch, length, d_model)."""
+        batch, length, width = X.shape
+        head = width // self.n_heads
+        qkv = self.in_proj(X).view(batch, length, 3, self.n_heads, head).permute(2, 0, 3, 1, 4)
+        query, key, value = qkv[0], qkv[1], qkv[2]  # (batch, heads, length, head)
+        scores = (query @ key.transpose(-2, -1)) * (1.0 / math.sqrt(head))
+        weights = self.dropout(row_softmax(scores))
+        out = (weights @ value).transpose(1, 2).reshape(batch, length, width)
+        return self.out_proj(out)
+
+
+class EncoderLayer(nn.Module):
+    """One pre-norm Transformer encoder layer: attention and a ReLU feed-forward block.
+
+    ``x + dropout(attention(norm1(x)))``, then ``x + dropout(ff(norm2(x)))`` with
+    ``ff = linear2(dropout(relu(linear1(.))))``: the function of
+    ``torch.nn.TransformerEncoderLayer(norm_first=True)``, built from
+    :class:`SelfAttention` and :class:`RowLayerNorm` so that training does not depend on
+    the thread count.
+
+    Parameters
+    ----------
+    d_model : int
+        Width of the layer.
+    n_heads : int
+        Attention heads.
+    dim_feedforward : int
+        Width of the feed-forward block.
+    dropout : float, default=0.0
+        Dropout on attention weights and after each block.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, dim_feedforward: int, dropout: float = 0.0):
+        super().__init__()
+        self.norm1 = RowLayerNorm(d_model)
+        self.attention = SelfAttention(d_model, n_heads, dropout)
+        self.norm2 = RowLayerNorm(d_model)
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Map (batch, length, d_model) to (batch, length, d_model)."""
+        X = X + self.dropout(self.attention(self.norm1(X)))
+        hidden = self.dropout(torch.relu(self.linear1(self.norm2(X))))
+        return X + self.dropout(self.linear2(hidden))
 
 
 class TransformerEncoderNet(nn.Module):
@@ -120,19 +211,10 @@ class TransformerEncoderNet(nn.Module):
         if pooling == "cls":
             self.cls = nn.Parameter(torch.zeros(1, 1, d_model))
             nn.init.normal_(self.cls, std=0.02)
-        layer = nn.TransformerEncoderLayer(
-            d_model,
-            n_heads,
-            dim_feedforward=dim_feedforward,
-            dropout=dropout,
-            batch_first=True,
-            norm_first=True,
+        self.layers = nn.ModuleList(
+            EncoderLayer(d_model, n_heads, dim_feedforward, dropout) for _ in range(num_layers)
         )
-        layer.norm1 = RowLayerNorm(d_model, layer.norm1.eps)
-        layer.norm2 = RowLayerNorm(d_model, layer.norm2.eps)
-        self.encoder = nn.TransformerEncoder(
-            layer, num_layers, norm=RowLayerNorm(d_model), enable_nested_tensor=False
-        )
+        self.norm = RowLayerNorm(d_model)
         self.out_features = d_model
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
@@ -140,7 +222,10 @@ class TransformerEncoderNet(nn.Module):
         h = self.project(X)
         if self.pooling == "cls":
             h = torch.cat([self.cls.expand(len(h), -1, -1), h], dim=1)
-        h = self.encoder(h + self.position[: h.shape[1]])
+        h = h + self.position[: h.shape[1]]
+        for layer in self.layers:
+            h = layer(h)
+        h = self.norm(h)
         if self.pooling == "mean":
             return h.mean(dim=1)
         if self.pooling == "last":
