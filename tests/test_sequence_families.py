@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 import torch
@@ -319,3 +324,27 @@ def test_onednn_kernels_repeat_bit_for_bit_for_the_same_n_jobs(cls, tmp_path):
     loaded = skfam.load_model(tmp_path / "m.skfam")
     assert loaded.get_params()["cpu_kernels"] == "onednn"
     np.testing.assert_array_equal(getattr(loaded, out)(X), getattr(first, out)(X))
+
+
+def test_a_window_alone_predicts_like_inside_a_batch_under_mkl_strict_cnr(tmp_path):
+    # Predictions run in fixed passes of 512 rows, so a window's bits do not depend on how
+    # many windows come with it. Its *position* in a pass can still matter: MKL's float32
+    # GEMM rounds differently at different memory alignments for some shapes (here a CNN
+    # layer with 2 x 3 inputs and 8 outputs). MKL's strict conditional numerical
+    # reproducibility, set before the process starts, removes that (docs/determinism.md).
+    assert torch.backends.mkl.is_available()  # the CPU wheel CI installs is built with MKL
+    script = textwrap.dedent(f"""
+        import numpy as np
+        import skfam
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(300, 9, 2))
+        y = X[:, -1, 0] + rng.normal(scale=0.1, size=300)
+        reg = skfam.CNN1DRegressor(variant="fast", device="cpu", max_epochs=3).fit(X, y)
+        together = reg.predict(X)
+        alone = np.array([reg.predict(X[i : i + 1])[0] for i in range(300)])
+        np.savez({str(tmp_path / "out.npz")!r}, together=together, alone=alone)
+    """)
+    env = {**os.environ, "MKL_CBWR": "AUTO,STRICT"}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env)
+    out = np.load(tmp_path / "out.npz")
+    np.testing.assert_array_equal(out["alone"], out["together"])

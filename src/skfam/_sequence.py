@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from scipy.sparse import issparse
-from scipy.special import softmax
-from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._impute_seq import SequenceImputer
@@ -32,15 +30,8 @@ __all__ = [
     "dump_arrays",
     "estimator_kernels",
     "load_arrays",
-    "padded_outputs",
     "poor_generic_score",
 ]
-
-#: Rows per forward pass at predict. Every pass has exactly this many rows (the last one is
-#: padded with zeros), so a row's output does not depend on how many rows are predicted
-#: with it: float32 kernels pick other accumulation orders for other batch shapes.
-PREDICT_CHUNK = 512
-
 
 #: Choices of ``cpu_kernels``: torch's native kernels, or oneDNN's where torch has them.
 CPU_KERNELS = ("portable", "onednn")
@@ -70,30 +61,6 @@ def cpu_kernels(choice: str) -> Iterator[None]:
 def estimator_kernels(estimator: TorchEstimator) -> str:
     """Return the ``cpu_kernels`` choice of a (fitting or fitted) estimator."""
     return estimator.params_.get("cpu_kernels", "portable")
-
-
-def padded_outputs(estimator: TorchEstimator, inputs: np.ndarray) -> np.ndarray:
-    """Return the fitted net's outputs on prepared ``inputs``, in fixed-size passes.
-
-    Classifiers get probabilities, regressors predictions on the original target scale.
-    """
-    module = estimator.net_.module_
-    device = estimator.net_.device
-    module.eval()
-    data = torch.as_tensor(np.ascontiguousarray(inputs, dtype=np.float32))
-    outs = []
-    with torch.inference_mode(), cpu_kernels(estimator_kernels(estimator)):
-        for lo in range(0, max(len(data), 1), PREDICT_CHUNK):
-            batch = data[lo : lo + PREDICT_CHUNK]
-            n = len(batch)
-            if n < PREDICT_CHUNK:
-                pad = batch.new_zeros((PREDICT_CHUNK - n, *batch.shape[1:]))
-                batch = torch.cat([batch, pad])
-            outs.append(module(batch.to(device))[:n].cpu())
-    out = torch.cat(outs).numpy().astype(np.float64)
-    if is_classifier(estimator):
-        return softmax(out, axis=1)
-    return out[:, 0] * estimator.target_scale_ + estimator.target_mean_
 
 
 def _ndim(X: Any) -> int | None:
@@ -161,14 +128,8 @@ class _SequenceBase(TorchEstimator):
     def _is_3d(X: Any) -> bool:
         return _ndim(X) == 3
 
-    def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
-        return padded_outputs(self, self._transform_inputs(X))
-
-    def _fit_model(
-        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
-    ) -> None:
-        with cpu_kernels(estimator_kernels(self)):
-            return super()._fit_model(X, y, sample_weight, defaults)
+    def _kernels(self) -> AbstractContextManager[None]:
+        return cpu_kernels(estimator_kernels(self))
 
     def _validate_fit_input(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         y_numeric = not hasattr(self, "_encode_classes")

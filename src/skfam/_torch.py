@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -30,7 +30,18 @@ from ._sst import load_callbacks, load_defaults
 from .base import SkfamEstimator
 from .model_file import dump_sklearn, load_sklearn
 
-__all__ = ["TensorBatches", "TensorDataset", "TorchEstimator", "resolve_device"]
+__all__ = [
+    "PREDICT_CHUNK",
+    "TensorBatches",
+    "TensorDataset",
+    "TorchEstimator",
+    "resolve_device",
+]
+
+#: Rows per forward pass at predict. Every pass has exactly this many rows (the last one is
+#: padded with zeros), so a row's output does not depend on how many rows are predicted
+#: with it: float32 kernels pick other accumulation orders for other batch shapes.
+PREDICT_CHUNK = 512
 
 
 def resolve_device(device: str | None) -> str:
@@ -327,7 +338,7 @@ class TorchEstimator(SkfamEstimator):
         net = self._build_net(
             self.module_kwargs_, self._callbacks(use_es, float(stopping["threshold"])), train_split
         )
-        with seeded_torch(derive_seed(self.random_state_, "init"), device):
+        with seeded_torch(derive_seed(self.random_state_, "init"), device), self._kernels():
             net.initialize()
             torch.manual_seed(derive_seed(self.random_state_, "dropout"))
             net.partial_fit(train, None)
@@ -338,12 +349,30 @@ class TorchEstimator(SkfamEstimator):
             return False  # diverged: the post-fit check raises NonFinitePredictionError
         return None
 
+    def _kernels(self) -> AbstractContextManager[None]:
+        """Return the context that picks the CPU kernels for training and prediction."""
+        return nullcontext()
+
     def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
-        inputs = self._transform_inputs(X)
-        dataset = TensorDataset(inputs, device=self.net_.device)
-        with torch.inference_mode():
-            out = self.net_.forward(dataset, training=False, device="cpu")
-        out = out.numpy().astype(np.float64)
+        """Return probabilities (classifiers) or predictions on the target's scale.
+
+        The net runs in fixed passes of ``PREDICT_CHUNK`` rows, so a row predicted alone
+        gets the same bits as inside a large batch.
+        """
+        module = self.net_.module_
+        device = self.net_.device
+        module.eval()
+        data = torch.as_tensor(np.ascontiguousarray(self._transform_inputs(X), dtype=np.float32))
+        outs = []
+        with torch.inference_mode(), self._kernels():
+            for lo in range(0, max(len(data), 1), PREDICT_CHUNK):
+                batch = data[lo : lo + PREDICT_CHUNK]
+                n = len(batch)
+                if n < PREDICT_CHUNK:
+                    pad = batch.new_zeros((PREDICT_CHUNK - n, *batch.shape[1:]))
+                    batch = torch.cat([batch, pad])
+                outs.append(module(batch.to(device))[:n].cpu())
+        out = torch.cat(outs).numpy().astype(np.float64)
         if is_classifier(self):
             return softmax(out, axis=1)
         return out[:, 0] * self.target_scale_ + self.target_mean_

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -19,7 +20,6 @@ from .._sequence import (
     dump_arrays,
     estimator_kernels,
     load_arrays,
-    padded_outputs,
     poor_generic_score,
 )
 from .._torch import TorchEstimator
@@ -244,14 +244,8 @@ class _HybridBase(TorchEstimator):
         out[:, k:] = ((sequence - self.channel_mean_) / self.channel_scale_).reshape(len(X), -1)
         return out
 
-    def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
-        return padded_outputs(self, self._transform_inputs(X))
-
-    def _fit_model(
-        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
-    ) -> None:
-        with cpu_kernels(estimator_kernels(self)):
-            return super()._fit_model(X, y, sample_weight, defaults)
+    def _kernels(self) -> AbstractContextManager[None]:
+        return cpu_kernels(estimator_kernels(self))
 
     def _module_kwargs(self, n_in: int, n_out: int) -> dict[str, Any]:
         p = self.params_
