@@ -27,40 +27,56 @@ from skfam.nn import LSTMModule
 
 
 def plain_loop(
-    X, y, *, hidden_size, batch_size, epochs, lr, threads, onednn=True, seed=0
+    X,
+    y,
+    *,
+    hidden_size,
+    batch_size,
+    epochs,
+    lr,
+    threads,
+    onednn=True,
+    seed=0,
+    num_layers=1,
+    device="cpu",
 ) -> float:
     """Train LSTMModule with a hand-written loop; return the seconds it took."""
     torch.set_num_threads(threads)
     previous = torch.backends.mkldnn.enabled
     torch.backends.mkldnn.enabled = onednn
     try:
-        return _plain_loop(X, y, hidden_size, batch_size, epochs, lr, seed)
+        return _plain_loop(X, y, hidden_size, num_layers, batch_size, epochs, lr, seed, device)
     finally:
         torch.backends.mkldnn.enabled = previous
 
 
-def _plain_loop(X, y, hidden_size, batch_size, epochs, lr, seed) -> float:
+def _plain_loop(X, y, hidden_size, num_layers, batch_size, epochs, lr, seed, device) -> float:
     start = time.perf_counter()
-    # The same preparation as the estimator: per-channel standardisation, float32 tensors.
+    # The same preparation as the estimator: per-channel standardisation, float32 tensors
+    # (on the device, batches sliced from them).
     flat = X.reshape(-1, X.shape[-1])
     mean, std = flat.mean(axis=0), flat.std(axis=0)
-    Xt = torch.as_tensor(((X - mean) / std).astype(np.float32))
-    yt = torch.as_tensor(((y - y.mean()) / y.std()).astype(np.float32)[:, None])
+    Xt = torch.as_tensor(((X - mean) / std).astype(np.float32), device=device)
+    yt = torch.as_tensor(((y - y.mean()) / y.std()).astype(np.float32)[:, None], device=device)
     generator = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng():
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        module = LSTMModule(X.shape[-1], 1, hidden_size=hidden_size, num_layers=1)
+        module = LSTMModule(X.shape[-1], 1, hidden_size=hidden_size, num_layers=num_layers).to(
+            device
+        )
     optimizer = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=0.0)
     loss_fn = torch.nn.MSELoss()
     module.train()
     for _ in range(epochs):
-        order = torch.randperm(len(Xt), generator=generator)
+        order = torch.randperm(len(Xt), generator=generator).to(device)
         for lo in range(0, len(Xt), batch_size):
             index = order[lo : lo + batch_size]
             optimizer.zero_grad()
             loss = loss_fn(module(Xt[index]), yt[index])
             loss.backward()
             optimizer.step()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
     return time.perf_counter() - start
 
 

@@ -4,7 +4,8 @@ For each sequence family (lstm, cnn1d, transformer, hybrid) it trains the regres
 the GPU with the same seed and checks that the predictions are identical (run-to-run
 determinism under ``torch.use_deterministic_algorithms``), checks that a model file written
 from the GPU model predicts the same on CPU up to float tolerance, and prints training
-throughput (windows/s) on GPU and on CPU.
+throughput (windows/s) on GPU and on CPU. Then ``LSTMRegressor`` against a plain PyTorch
+loop on the GPU with the same module, batch size and epochs (target ratio >= 0.85).
 
 Run: ``python benchmarks/bench_sequences_gpu.py [--windows N] [--length L] [--epochs E]``.
 Exits with status 1 when a run-to-run check fails, 2 when CUDA is absent.
@@ -22,6 +23,9 @@ import numpy as np
 import torch
 
 import skfam
+
+# The CPU benchmark's plain loop (this folder is on sys.path when the script runs).
+from bench_sequences import plain_loop
 from skfam import make_hybrid, make_sequences
 
 FAMILIES = {
@@ -96,7 +100,40 @@ def main() -> int:
             f"{len(data) * args.epochs / t_gpu:9.0f} windows/s, CPU "
             f"{n_cpu * args.epochs / t_cpu:9.0f} windows/s"
         )
+    lstm_vs_plain(X, y, args)
     return 1 if failures else 0
+
+
+def lstm_vs_plain(X, y, args, device: str = "cuda") -> None:
+    """Training throughput of LSTMRegressor against a plain loop on ``device`` (best of 3)."""
+    kwargs = {"hidden_size": 64, "batch_size": args.batch, "epochs": args.epochs, "lr": 1e-3}
+    plain, est = [], []
+    for _ in range(3):
+        plain.append(
+            plain_loop(
+                X, y, **kwargs, threads=torch.get_num_threads(), num_layers=2, device=device
+            )
+        )
+        start = time.perf_counter()
+        skfam.LSTMRegressor(
+            hidden_size=64,
+            num_layers=2,
+            dropout=0.0,
+            learning_rate=1e-3,
+            batch_size=args.batch,
+            max_epochs=args.epochs,
+            early_stopping=False,
+            device=device,
+            random_state=0,
+        ).fit(X, y)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        est.append(time.perf_counter() - start)
+    n = len(X) * args.epochs
+    print(
+        f"LSTM on {device}: plain loop {n / min(plain):9.0f} windows/s, LSTMRegressor "
+        f"{n / min(est):9.0f} windows/s, ratio {min(plain) / min(est):.3f} (target >= 0.85)"
+    )
 
 
 if __name__ == "__main__":
