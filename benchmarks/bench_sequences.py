@@ -125,6 +125,12 @@ def throughput(args: argparse.Namespace) -> None:
         "portable": [],
         "onednn": [],
     }
+    # One untimed pass of each first: oneDNN builds its kernels on first use.
+    warm = {**kwargs, "epochs": 1}
+    plain_loop(X[:512], y[:512], **warm)
+    plain_loop(X[:512], y[:512], onednn=False, **warm)
+    estimator_fit(X[:512], y[:512], **warm)
+    estimator_fit(X[:512], y[:512], kernels="onednn", **warm)
     for _ in range(args.repeats):  # interleaved, best of each
         times["plain_on"].append(plain_loop(X, y, **kwargs))
         times["plain_off"].append(plain_loop(X, y, onednn=False, **kwargs))

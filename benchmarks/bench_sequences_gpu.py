@@ -39,11 +39,12 @@ FAMILIES = {
 }
 
 
-def fit(cls, params, X, y, device, epochs, batch):
+def fit(cls, params, X, y, device, epochs, batch, dropout=0.1):
+    """Fit and time; dropout on by default, so the forked RNG and determinism are exercised."""
     start = time.perf_counter()
     est = cls(
         **params,
-        dropout=0.1,  # dropout on, so the forked RNG and determinism are really exercised
+        dropout=dropout,
         max_epochs=epochs,
         batch_size=batch,
         early_stopping=False,
@@ -114,21 +115,9 @@ def lstm_vs_plain(X, y, args, device: str = "cuda") -> None:
                 X, y, **kwargs, threads=torch.get_num_threads(), num_layers=2, device=device
             )
         )
-        start = time.perf_counter()
-        skfam.LSTMRegressor(
-            hidden_size=64,
-            num_layers=2,
-            dropout=0.0,
-            learning_rate=1e-3,
-            batch_size=args.batch,
-            max_epochs=args.epochs,
-            early_stopping=False,
-            device=device,
-            random_state=0,
-        ).fit(X, y)
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        est.append(time.perf_counter() - start)
+        lstm = {"hidden_size": 64, "num_layers": 2, "learning_rate": 1e-3}
+        _, seconds = fit(skfam.LSTMRegressor, lstm, X, y, device, args.epochs, args.batch, 0.0)
+        est.append(seconds)
     n = len(X) * args.epochs
     print(
         f"LSTM on {device}: plain loop {n / min(plain):9.0f} windows/s, LSTMRegressor "

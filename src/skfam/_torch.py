@@ -220,7 +220,7 @@ class TorchEstimator(SkfamEstimator):
     #: The post-fit check first requires every weight to be finite, then predicts on one
     #: padded prediction pass of training rows: a forward pass over 10,000 rows would cost
     #: a large share of a short training run.
-    _sanity_rows: ClassVar[int] = 512
+    _sanity_rows: ClassVar[int] = PREDICT_CHUNK
 
     # ------------------------------------------------------------ input hooks
     def _fit_inputs(self, X: np.ndarray) -> np.ndarray:
@@ -356,8 +356,9 @@ class TorchEstimator(SkfamEstimator):
     def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
         """Return probabilities (classifiers) or predictions on the target's scale.
 
-        The net runs in fixed passes of ``PREDICT_CHUNK`` rows, so a row predicted alone
-        gets the same bits as inside a large batch.
+        The net runs in fixed passes of ``PREDICT_CHUNK`` rows, so a row's output does not
+        depend on how many rows are predicted with it (its position in a pass can still
+        matter in the last bit for some layer shapes: see docs/determinism.md).
         """
         module = self.net_.module_
         device = self.net_.device
