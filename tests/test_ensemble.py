@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score, cross_validate
 
 import skfam
 from skfam import EnsembleClassifier, EnsembleRegressor, LightGBMRegressor
@@ -32,17 +32,35 @@ def test_stack_on_diabetes_beats_the_tree_members_but_not_ridge():
     assert member_scores["linear"] - 0.03 < stack_score < member_scores["linear"]
 
 
-def test_stack_is_at_least_as_good_as_its_best_member_on_breast_cancer():
-    X, y = load_breast_cancer(return_X_y=True)
+def _cv_scores(estimator, X, y, scoring):
     cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    scores = cross_validate(estimator, X, y, cv=cv, scoring=scoring)
+    return {name: scores[f"test_{name}"].mean() for name in scoring}
+
+
+def test_stack_is_at_least_as_good_as_its_best_member_on_wine():
+    X, y = load_wine(return_X_y=True)
+    scoring = ["neg_log_loss", "accuracy"]
     stack = EnsembleClassifier(random_state=0)
-    stack_score = cross_val_score(stack, X, y, cv=cv, scoring="neg_log_loss").mean()
-    fitted = stack.fit(X, y)
-    member_scores = {
-        name: cross_val_score(member, X, y, cv=cv, scoring="neg_log_loss").mean()
-        for name, member in fitted.members_
-    }
-    assert stack_score >= max(member_scores.values()) - 0.005, (stack_score, member_scores)
+    stack_scores = _cv_scores(stack, X, y, scoring)
+    members = {name: _cv_scores(m, X, y, scoring) for name, m in stack.fit(X, y).members_}
+    for metric in scoring:
+        best = max(scores[metric] for scores in members.values())
+        assert stack_scores[metric] >= best, (metric, stack_scores, members)
+
+
+def test_stack_on_breast_cancer_ranks_best_but_trails_in_log_loss():
+    # Measured: ROC AUC stack 0.9957 vs members 0.9939 / 0.9904 / 0.9955 (linear); log loss
+    # stack 0.0763 vs linear 0.0738, i.e. the stack orders the cases best but its
+    # probabilities are slightly less sharp than its best member's. Pinned as measured.
+    X, y = load_breast_cancer(return_X_y=True)
+    scoring = ["roc_auc", "neg_log_loss"]
+    stack = EnsembleClassifier(random_state=0)
+    stack_scores = _cv_scores(stack, X, y, scoring)
+    members = {name: _cv_scores(m, X, y, scoring) for name, m in stack.fit(X, y).members_}
+    assert stack_scores["roc_auc"] >= max(s["roc_auc"] for s in members.values())
+    best_log_loss = max(s["neg_log_loss"] for s in members.values())
+    assert best_log_loss - 0.005 < stack_scores["neg_log_loss"] < best_log_loss
 
 
 def test_members_seeds_threads_and_folds():
