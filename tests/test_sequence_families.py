@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import skfam
-from skfam import _torch, make_sequences
+from skfam import make_sequences
 from skfam._impute_seq import SequenceImputer, forward_fill
 from skfam._split import validation_split
 
@@ -122,7 +122,7 @@ def test_internal_validation_split_is_time_ordered_with_a_purge_gap(monkeypatch)
         calls.append((args, kwargs))
         return validation_split(*args, **kwargs)
 
-    monkeypatch.setattr(_torch, "validation_split", spy)
+    monkeypatch.setattr(skfam.base, "validation_split", spy)
     X, y = _windows(n=200, length=8)
     est = skfam.CNN1DRegressor(**FAST, early_stopping=True, validation_fraction=0.25).fit(X, y)
     ((args, kwargs),) = calls

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._impute import _STRATEGIES, FeatureImputer, _most_frequent
+from ._impute import FeatureImputer
 
 __all__ = ["HybridImputer", "SequenceImputer", "forward_fill"]
 
@@ -67,25 +67,13 @@ class SequenceImputer(TransformerMixin, BaseEstimator):
 
     def fit(self, X: np.ndarray, y: object = None) -> SequenceImputer:
         """Learn the fill value of each channel from ``X`` (a (N, L, C) float array)."""
-        if self.strategy not in _STRATEGIES:
-            raise ValueError(f"strategy must be one of {_STRATEGIES}, got {self.strategy!r}.")
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 3:
             raise ValueError(f"SequenceImputer needs (N, L, C) input, got shape {X.shape}.")
-        flat = X.reshape(-1, X.shape[2])
-        observed_count = (~np.isnan(flat)).sum(axis=0)
-        self.empty_features_ = observed_count == 0
-        stats = np.zeros(X.shape[2])
-        observed = ~self.empty_features_
-        if observed.any():
-            Xo = flat[:, observed]
-            if self.strategy == "mean":
-                stats[observed] = np.nanmean(Xo, axis=0)
-            elif self.strategy == "median":
-                stats[observed] = np.nanmedian(Xo, axis=0)
-            else:
-                stats[observed] = [_most_frequent(col) for col in Xo.T]
-        self.statistics_ = stats
+        # A channel's statistic is a column statistic over all samples and steps.
+        columns = FeatureImputer(self.strategy).fit(X.reshape(-1, X.shape[2]))
+        self.statistics_ = columns.statistics_
+        self.empty_features_ = columns.empty_features_
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:

@@ -25,7 +25,6 @@ from skorch.callbacks import EarlyStopping, LRScheduler
 from skorch.helper import predefined_split
 
 from ._seeds import derive_seed
-from ._split import resolve_early_stopping, validation_split
 from ._sst import load_callbacks, load_defaults
 from .base import SkfamEstimator
 from .model_file import dump_sklearn, load_sklearn
@@ -298,7 +297,6 @@ class TorchEstimator(SkfamEstimator):
     def _fit_model(
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
     ) -> None:
-        p = self.params_
         self.device_ = resolve_device(self.device)
         inputs = self._fit_inputs(X)
         classifier = is_classifier(self)
@@ -312,18 +310,16 @@ class TorchEstimator(SkfamEstimator):
             target = ((y - self.target_mean_) / self.target_scale_).astype(np.float32)[:, None]
             n_out = 1
         stopping = defaults["early_stopping"]
-        use_es = resolve_early_stopping(p["early_stopping"], len(X), stopping["auto_min_samples"])
+        split = self._early_stopping_split(
+            target,
+            defaults,
+            stratify=classifier,
+            sequence=self._sequence_input,
+            gap=self._split_gap(),
+        )
         device = self.device_
-        if use_es:
-            train_idx, valid_idx = validation_split(
-                len(X),
-                p["validation_fraction"],
-                derive_seed(self.random_state_, "split"),
-                kind=defaults["validation"]["split"],
-                y_classes=target if classifier else None,
-                sequence=self._sequence_input,
-                gap=self._split_gap(),
-            )
+        if split is not None:
+            train_idx, valid_idx = split
             train = TensorDataset(
                 inputs[train_idx], target[train_idx], sample_weight[train_idx], device
             )
@@ -335,9 +331,8 @@ class TorchEstimator(SkfamEstimator):
             train = TensorDataset(inputs, target, sample_weight, device)
             train_split = None
         self.module_kwargs_ = self._module_kwargs(inputs.shape[-1], n_out)
-        net = self._build_net(
-            self.module_kwargs_, self._callbacks(use_es, float(stopping["threshold"])), train_split
-        )
+        callbacks = self._callbacks(split is not None, float(stopping["threshold"]))
+        net = self._build_net(self.module_kwargs_, callbacks, train_split)
         with seeded_torch(derive_seed(self.random_state_, "init"), device), self._kernels():
             net.initialize()
             torch.manual_seed(derive_seed(self.random_state_, "dropout"))

@@ -20,7 +20,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._impute import FeatureImputer
 from ._registry import resolve_layers
-from ._seeds import resolve_random_state
+from ._seeds import derive_seed, resolve_random_state
+from ._split import resolve_early_stopping, validation_split
 from ._sst import load_defaults
 from ._threads import resolve_n_jobs, thread_limit
 
@@ -169,6 +170,35 @@ class SkfamEstimator(BaseEstimator):
 
     def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def _early_stopping_split(
+        self,
+        y: np.ndarray,
+        defaults: dict,
+        *,
+        stratify: bool,
+        sequence: bool = False,
+        gap: int = 0,
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Return (training, validation) row indices when early stopping is on, else None.
+
+        Early stopping follows ``params_["early_stopping"]`` ("auto": from
+        ``early_stopping.auto_min_samples`` rows); the split holds out
+        ``params_["validation_fraction"]`` of the rows, seeded from the stream "split".
+        """
+        p = self.params_
+        auto_min = defaults["early_stopping"]["auto_min_samples"]
+        if not resolve_early_stopping(p["early_stopping"], len(y), auto_min):
+            return None
+        return validation_split(
+            len(y),
+            p["validation_fraction"],
+            derive_seed(self.random_state_, "split"),
+            kind=defaults["validation"]["split"],
+            y_classes=y if stratify else None,
+            sequence=sequence,
+            gap=gap,
+        )
 
     def _threads(self) -> int:
         return resolve_n_jobs(self.n_jobs)

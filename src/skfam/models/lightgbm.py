@@ -12,7 +12,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docs import FITTED_ATTRIBUTES, fill_doc
 from .._seeds import derive_seed
-from .._split import resolve_early_stopping, validation_split
 from .._threads import active_threads
 from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
 
@@ -203,16 +202,10 @@ class _LightGBMBase(SkfamEstimator):
         """
         p = self.params_
         stopping = defaults["early_stopping"]
-        use_es = resolve_early_stopping(p["early_stopping"], len(X), stopping["auto_min_samples"])
+        split = self._early_stopping_split(y, defaults, stratify=n_classes is not None)
         callbacks = []
-        if use_es:
-            train_idx, valid_idx = validation_split(
-                len(X),
-                p["validation_fraction"],
-                derive_seed(self.random_state_, "split"),
-                kind=defaults["validation"]["split"],
-                y_classes=y if n_classes is not None else None,
-            )
+        if split is not None:
+            train_idx, valid_idx = split
             train = lgb.Dataset(
                 X[train_idx], y[train_idx], weight=sample_weight[train_idx], params=params
             )
@@ -242,7 +235,9 @@ class _LightGBMBase(SkfamEstimator):
         )
         finite = _booster_outputs_finite(booster, bool(valid_sets))
         booster.free_dataset()
-        best_iteration = booster.best_iteration if use_es else booster.current_iteration()
+        best_iteration = (
+            booster.best_iteration if split is not None else booster.current_iteration()
+        )
         return booster, best_iteration, finite
 
     def _booster_predict(self, X: np.ndarray) -> np.ndarray:

@@ -19,7 +19,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._docs import FITTED_ATTRIBUTES, fill_doc
 from .._seeds import derive_seed
-from .._split import resolve_early_stopping, validation_split
 from .._threads import thread_limit
 from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
 from ..model_file import dump_sklearn, load_sklearn
@@ -142,16 +141,10 @@ class _NGBoostBase(SkfamEstimator):
         p = self.params_
         classifier = hasattr(self, "classes_")
         stopping = defaults["early_stopping"]
-        use_es = resolve_early_stopping(p["early_stopping"], len(X), stopping["auto_min_samples"])
+        split = self._early_stopping_split(y, defaults, stratify=classifier)
         valid = None
-        if use_es:
-            train_idx, valid_idx = validation_split(
-                len(X),
-                p["validation_fraction"],
-                derive_seed(self.random_state_, "split"),
-                kind=defaults["validation"]["split"],
-                y_classes=y if classifier else None,
-            )
+        if split is not None:
+            train_idx, valid_idx = split
             valid = (X[valid_idx], y[valid_idx], sample_weight[valid_idx])
             X, y, sample_weight = X[train_idx], y[train_idx], sample_weight[train_idx]
         result = boost(
@@ -173,7 +166,7 @@ class _NGBoostBase(SkfamEstimator):
                 derive_seed(self.random_state_, "model", index=i) for i in range(p["n_estimators"])
             ],
             valid=valid,
-            patience=p["early_stopping_rounds"] if use_es else None,
+            patience=p["early_stopping_rounds"] if split is not None else None,
             threshold=float(stopping["threshold"]),
         )
         keep = result.n_stages

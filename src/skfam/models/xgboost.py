@@ -19,7 +19,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docs import FITTED_ATTRIBUTES, fill_doc
 from .._seeds import derive_seed
-from .._split import resolve_early_stopping, validation_split
 from .._sst import load_defaults
 from .._threads import active_threads
 from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
@@ -236,7 +235,7 @@ class _XGBoostBase(SkfamEstimator):
         n_classes = len(self.classes_) if hasattr(self, "classes_") else None
         params = self._booster_params(n_classes)
         stopping = defaults["early_stopping"]
-        use_es = resolve_early_stopping(p["early_stopping"], len(X), stopping["auto_min_samples"])
+        split = self._early_stopping_split(y, defaults, stratify=n_classes is not None)
         nthread = params["nthread"]
         # Unit weights are no weights; without them XGBoost sketches the quantiles of the
         # unweighted data, as xgboost.XGBRegressor does when it gets no sample_weight.
@@ -244,14 +243,8 @@ class _XGBoostBase(SkfamEstimator):
         # The hist method bins the data once: QuantileDMatrix builds the bins directly (as
         # XGBoost's own scikit-learn wrapper does) instead of keeping a copy of the rows.
         callbacks = []
-        if use_es:
-            train_idx, valid_idx = validation_split(
-                len(X),
-                p["validation_fraction"],
-                derive_seed(self.random_state_, "split"),
-                kind=defaults["validation"]["split"],
-                y_classes=y if n_classes is not None else None,
-            )
+        if split is not None:
+            train_idx, valid_idx = split
             train = xgb.QuantileDMatrix(
                 X[train_idx],
                 y[train_idx],
@@ -291,7 +284,7 @@ class _XGBoostBase(SkfamEstimator):
         )
         self.booster_ = booster
         self.n_iter_ = booster.num_boosted_rounds()
-        self.best_iteration_ = booster.best_iteration + 1 if use_es else self.n_iter_
+        self.best_iteration_ = booster.best_iteration + 1 if split is not None else self.n_iter_
         return None
 
     def _booster_predict(self, X: np.ndarray) -> np.ndarray:
