@@ -9,7 +9,8 @@ fit seconds, held-out score and the ratio skfam / raw (target for fit: <= 1.05).
 quantile_lightgbm: three LightGBM boosters with ``objective="quantile"`` (mean pinball
 loss); xgboost: ``xgboost.XGBRegressor`` (R^2); ensemble: scikit-learn's
 ``StackingRegressor`` with the same members and folds (R^2); ngboost has no raw baseline
-here (the ngboost package needs scikit-learn < 1.7), so only its time and NLL are shown.
+here yet (the reference ``ngboost`` package is a dev dependency, the oracle of
+tests/test_ngboost.py), so only its time and NLL are shown.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 import skfam
 from skfam import ConfigError, LightGBMRegressor, load_model_config
+from skfam._sst import load_callbacks, load_defaults
 from skfam._threads import resolve_n_jobs
 
 
@@ -110,7 +112,7 @@ def test_key_in_a_variant_that_is_not_a_parameter_names_the_variant(tmp_path):
 def test_wrong_type_names_file_and_key(tmp_path):
     _write(tmp_path, "models/lightgbm.yaml", "hyperparameters:\n  num_leaves: many\n")
     with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match=r"lightgbm\.yaml: num_leaves"):
+        with pytest.raises(ConfigError, match=r"lightgbm\.yaml: hyperparameters\.num_leaves"):
             load_model_config("lightgbm")
 
 
@@ -205,5 +207,197 @@ def test_cpu_kernels_default_comes_from_defaults_yaml(tmp_path):
         assert load_model_config("hybrid")["cpu_kernels"] == "onednn"
     _write(tmp_path, "defaults.yaml", "torch:\n  cpu_kernels: mkl\n")
     with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match=r"torch\.cpu_kernels must be portable or onednn"):
+        with pytest.raises(
+            ConfigError, match=r"torch\.cpu_kernels must be one of \['portable', 'onednn'\]"
+        ):
             load_model_config("lstm")
+
+
+# ---------------------------------------------------------------- unknown keys are refused
+@pytest.mark.parametrize(
+    ("text", "key", "known"),
+    [
+        ("base_sed: 7\n", "base_sed", "base_seed"),
+        ("imputation:\n  strategi: mean\n", "imputation.strategi", "strategy"),
+        ("validation:\n  fractoin: 0.3\n", "validation.fractoin", "fraction"),
+        ("early_stopping:\n  treshold: 0.1\n", "early_stopping.treshold", "threshold"),
+        ("torch:\n  cpu_kernel: onednn\n", "torch.cpu_kernel", "cpu_kernels"),
+    ],
+)
+def test_unknown_key_in_defaults_is_refused(tmp_path, text, key, known):
+    _write(tmp_path, "defaults.yaml", text)
+    user_file = str(tmp_path / "defaults.yaml")
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError, match=rf"unknown key {key};.*'{known}'") as caught:
+            load_defaults()
+        with pytest.raises(ConfigError, match=key):
+            LightGBMRegressor(variant="fast").fit(*_xy())
+    assert str(caught.value).startswith(f"{user_file}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("early_stoping:\n  patience: 3\n", r"unknown key early_stoping;.*'early_stopping'"),
+        ("lr_on_plateau:\n  factr: 0.1\n", r"unknown key lr_on_plateau\.factr;.*'factor'"),
+        (
+            "early_stopping:\n  per_family:\n    mlpp: 3\n",
+            r"early_stopping\.per_family\.mlpp is not a known family; known: \[.*'mlp'",
+        ),
+    ],
+)
+def test_unknown_key_in_callbacks_is_refused(tmp_path, text, match):
+    _write(tmp_path, "callbacks.yaml", text)
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError, match=match) as caught:
+            load_callbacks("mlp")
+    assert str(caught.value).startswith(f"{tmp_path / 'callbacks.yaml'}: ")
+
+
+def test_unknown_key_in_a_family_entry_or_metadata_is_refused(tmp_path):
+    _write(tmp_path, "families.yaml", "families:\n  lightgbm:\n    enable: false\n")
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError, match=r"unknown key families\.lightgbm\.enable;"):
+            skfam.families()
+    (tmp_path / "families.yaml").unlink()
+    _write(tmp_path, "models/lightgbm.yaml", "metadata:\n  gpu: true\n")
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError, match=r"unknown key metadata\.gpu;.*'gpu_capable'"):
+            load_model_config("lightgbm")
+
+
+# ---------------------------------------------------- errors name the file that holds the value
+def test_bad_value_in_an_override_names_the_override_file(tmp_path):
+    _write(tmp_path, "defaults.yaml", "validation:\n  fraction: 2.0\n")
+    _write(tmp_path, "callbacks.yaml", "lr_on_plateau:\n  factor: 1.5\n")
+    _write(tmp_path, "models/mlp.yaml", "variants:\n  fast:\n    dropout: -0.5\n")
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError) as defaults_error:
+            load_defaults()
+        with pytest.raises(ConfigError) as callbacks_error:
+            load_callbacks("mlp")
+        (tmp_path / "defaults.yaml").unlink()
+        with pytest.raises(ConfigError) as family_error:
+            load_model_config("mlp", "fast")
+    assert str(defaults_error.value).startswith(
+        f"{tmp_path / 'defaults.yaml'}: validation.fraction must be a number in (0, 1)"
+    )
+    assert str(callbacks_error.value).startswith(
+        f"{tmp_path / 'callbacks.yaml'}: lr_on_plateau.factor must be a number in (0, 1)"
+    )
+    assert str(family_error.value).startswith(
+        f"{tmp_path / 'models' / 'mlp.yaml'}: variants.fast.dropout: "
+    )
+
+
+def test_invalid_value_in_a_variant_that_is_not_chosen_is_refused(tmp_path):
+    _write(tmp_path, "models/lightgbm.yaml", "variants:\n  mine:\n    max_bin: 1\n")
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError, match=r"lightgbm\.yaml: variants\.mine\.max_bin: "):
+            load_model_config("lightgbm", "fast")
+
+
+# ------------------------------------------- invalid values are refused even when overridden
+def test_invalid_hyperparameter_is_refused_even_when_the_variant_overrides_it(tmp_path):
+    # The fast variant sets learning_rate 0.2, so the merged value would be valid.
+    assert load_model_config("lightgbm", "fast")["learning_rate"] == 0.2
+    _write(tmp_path, "models/lightgbm.yaml", "hyperparameters:\n  learning_rate: -1.0\n")
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError, match=r"hyperparameters\.learning_rate: .*Got -1\.0"):
+            load_model_config("lightgbm", "fast")
+        with pytest.raises(ConfigError, match=r"hyperparameters\.learning_rate"):
+            LightGBMRegressor(variant="fast").fit(*_xy())
+
+
+def test_invalid_hyperparameter_is_refused_even_when_the_user_overrides_it(tmp_path):
+    # The user's folder fixes num_leaves, but the folder's variant still holds a bad value.
+    _write(
+        tmp_path,
+        "models/lightgbm.yaml",
+        "variants:\n  fast:\n    num_leaves: 1\n  fine:\n    num_leaves: 8\n",
+    )
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError, match=r"variants\.fast\.num_leaves"):
+            load_model_config("lightgbm", "fine")
+
+
+# ------------------------------------------------------------ registry and defaults values
+def test_missing_module_in_families_names_file_and_key(tmp_path):
+    _write(tmp_path, "families.yaml", "families:\n  lightgbm:\n    module: skfam.models.nope\n")
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError) as caught:
+            skfam.families()
+        with pytest.raises(ConfigError, match="families.lightgbm.module"):
+            load_model_config("lightgbm")
+    assert str(caught.value) == (
+        f"{tmp_path / 'families.yaml'}: families.lightgbm.module: "
+        "no module named 'skfam.models.nope'."
+    )
+
+
+def test_missing_class_in_families_names_file_and_key(tmp_path):
+    _write(tmp_path, "families.yaml", "families:\n  mlp:\n    classifier: MLPClassifer\n")
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError) as caught:
+            skfam.get_estimator("mlp", "classification")
+    assert str(caught.value) == (
+        f"{tmp_path / 'families.yaml'}: families.mlp.classifier: module 'skfam.models.mlp' "
+        "has no class 'MLPClassifer'."
+    )
+
+
+def test_classifier_and_tasks_must_agree(tmp_path):
+    _write(tmp_path, "families.yaml", "families:\n  mlp:\n    classifier: null\n")
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError, match=r"families\.mlp\.classifier is None.*tasks"):
+            skfam.families()
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("n_jobs: 0\n", r"n_jobs must be null or a non-zero int"),
+        ("n_jobs: two\n", r"n_jobs must be null or a non-zero int"),
+        ("device: gpu\n", r"device must be one of"),
+        ("base_seed: -1\n", r"base_seed must be an int in \[0, 2\*\*32\)"),
+        ("imputation: null\n", r"imputation must be a mapping"),
+        ("early_stopping:\n  threshold: -1\n", r"early_stopping\.threshold must be a number >= 0"),
+        ("imputation:\n  native_missing: 1\n", r"imputation\.native_missing must be true or"),
+    ],
+)
+def test_invalid_defaults_value_names_file_and_key(tmp_path, text, match):
+    _write(tmp_path, "defaults.yaml", text)
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError, match=f"^{re.escape(str(tmp_path))}.*: {match}"):
+            load_defaults()
+
+
+def test_n_jobs_zero_in_defaults_is_refused_at_fit(tmp_path):
+    _write(tmp_path, "defaults.yaml", "n_jobs: 0\n")
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError, match="n_jobs"):
+            LightGBMRegressor(variant="fast").fit(*_xy())
+
+
+def test_invalid_yaml_names_the_file(tmp_path):
+    _write(tmp_path, "callbacks.yaml", "lr_on_plateau: [unclosed\n")
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError, match=r"(?s)callbacks\.yaml: not valid YAML.*line 1"):
+            load_callbacks("mlp")
+
+
+def test_missing_key_names_the_file_that_set_the_block(tmp_path):
+    _write(tmp_path, "families.yaml", "families:\n  mine:\n    enabled: true\n    regressor: X\n")
+    with skfam.config_context(config_dir=tmp_path):
+        with pytest.raises(ConfigError) as caught:
+            skfam.families()
+    assert str(caught.value) == f"{tmp_path / 'families.yaml'}: families.mine.module is missing."
+
+
+def test_an_empty_block_in_an_override_changes_nothing(tmp_path):
+    shipped = load_model_config("lightgbm", "fast")
+    _write(tmp_path, "models/lightgbm.yaml", "hyperparameters:\nvariants:\nmetadata:\n")
+    with skfam.config_context(config_dir=tmp_path):
+        assert load_model_config("lightgbm", "fast") == shipped
+        assert skfam.families()["lightgbm"].demo_variant == "small_data"
+        assert load_model_config("lightgbm")["n_estimators"] == 2000

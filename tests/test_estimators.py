@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 import sklearn
 import torch
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -298,3 +300,204 @@ def test_torch_post_fit_check_reads_the_weights_then_one_prediction_pass(monkeyp
     with pytest.raises(NonFinitePredictionError, match="'mlp' model"):
         MLPRegressor(variant="fast", device="cpu", max_epochs=2).fit(X, y)
     assert seen == []
+
+
+# ---------------------------------------------------------------- value ranges
+REGRESSION_FEATURE_CASES = [c for c in FEATURE_CASES if c[1] == "regression"]
+REGRESSION_IDS = [cls.__name__ for _, _, cls in REGRESSION_FEATURE_CASES]
+
+
+def _unit_target(n=300, seed=0):
+    """Data whose target's largest magnitude is exactly 1."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    y = X[:, 0] - X[:, 1] + 0.1 * rng.normal(size=n)
+    return X, y / np.abs(y).max()
+
+
+def _relative_r2(model, X, y, scale):
+    from sklearn.metrics import r2_score
+
+    return r2_score(y, model.predict(X) / scale)
+
+
+@pytest.mark.parametrize(("family", "task", "cls"), REGRESSION_FEATURE_CASES, ids=REGRESSION_IDS)
+def test_target_beyond_the_library_range_is_refused_at_fit(family, task, cls):
+    # y ~ 1e300 gave silently constant predictions (LightGBM, XGBoost: all equal) or a raw
+    # OverflowError / LinAlgError (NGBoost, the ensemble's RidgeCV).
+    X, y = _unit_target(60)
+    bound = cls._target_limit.bound
+    model = cls(**fast_params(cls))
+    with pytest.raises(
+        ValueError,
+        match=r"y holds a value of magnitude 1e\+300.*\|y\| <= " + re.escape(f"{bound:.3g}"),
+    ):
+        model.fit(X, y * 1e300)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [LightGBMRegressor, skfam.QuantileLightGBMRegressor, MLPRegressor, skfam.XGBoostRegressor],
+)
+def test_targets_up_to_the_bound_fit_as_well_as_on_unit_scale(cls):
+    # The bound refuses nothing that works: just inside it, the model is as good as on unit
+    # scale; just outside, a clear error instead of the degraded model seen there today.
+    X, y = _unit_target()
+    unit = _relative_r2(cls(**fast_params(cls)).fit(X, y), X, y, 1.0)
+    limit = cls._target_limit
+    scale = 0.9 * limit.bound
+    if limit.weighted_range is not None:  # XGBoost: also the weighted range of the target
+        scale = min(scale, 0.9 * limit.weighted_range / (len(y) * np.ptp(y)))
+    inside = cls(**fast_params(cls)).fit(X, y * scale)
+    assert _relative_r2(inside, X, y, scale) >= unit - 0.005
+    with pytest.raises(ValueError, match="[Rr]escale the target"):
+        cls(**fast_params(cls)).fit(X, y * scale * 1.2)
+
+
+def test_xgboost_refuses_targets_whose_weighted_range_overflows_its_gains():
+    # XGBoost squares per-node sums of weighted residuals in float32: at |y| ~ 1e20 with 300
+    # rows today's fit predicts one constant (R^2 0) although |y| is far inside float32.
+    X, y = _unit_target()
+    with pytest.raises(ValueError, match=r"sum\(sample_weight\) \* \(max\(y\) - min\(y\)\)"):
+        skfam.XGBoostRegressor(variant="fast").fit(X, y * 1e20)
+    # The weights count: a target refused with unit weights fits with weights 0.5.
+    scale = 1.5 * skfam.XGBoostRegressor._target_limit.weighted_range / (len(y) * np.ptp(y))
+    with pytest.raises(ValueError, match="sum"):
+        skfam.XGBoostRegressor(variant="fast").fit(X, y * scale)
+    half = skfam.XGBoostRegressor(variant="fast").fit(
+        X, y * scale, sample_weight=np.full(len(y), 0.5)
+    )
+    assert _relative_r2(half, X, y, scale) > 0.9
+
+
+@pytest.mark.parametrize(
+    ("cls", "scale"),
+    [
+        (skfam.XGBoostRegressor, 1e39),  # a C++ stack trace today (float32 features)
+        (skfam.NGBoostRegressor, 1e39),  # scikit-learn trees: float32 features
+        (MLPRegressor, 1e160),  # NonFinitePredictionError today (standardisation overflows)
+    ],
+)
+def test_features_beyond_the_library_range_get_a_clear_error(cls, scale):
+    X, y = _unit_target(80)
+    with pytest.raises(ValueError, match=rf"X holds a value .*beyond what {cls.__name__}"):
+        cls(**fast_params(cls)).fit(X * scale, y)
+    model = cls(**fast_params(cls)).fit(X, y)
+    with pytest.raises(ValueError, match=r"X holds a value .*Rescale the features"):
+        model.predict(X * scale)
+
+
+def test_lightgbm_takes_any_finite_feature_values():
+    # LightGBM bins in float64: features near the float64 maximum must keep working.
+    X, y = _unit_target()
+    plain = LightGBMRegressor(variant="fast").fit(X, y)
+    huge = LightGBMRegressor(variant="fast").fit(X * 1e300, y)
+    assert _relative_r2(huge, X * 1e300, y, 1.0) >= _relative_r2(plain, X, y, 1.0) - 0.005
+
+
+# ---------------------------------------------------------------- failed fits
+@pytest.mark.parametrize(("family", "task", "cls"), FEATURE_CASES, ids=IDS)
+def test_a_fit_that_fails_leaves_the_estimator_unfitted(family, task, cls):
+    # The sample weights are checked after X was validated (n_features_in_ set): predict
+    # used to pass check_is_fitted and fail with "AttributeError: ... imputer_".
+    X, y = _data(task)
+    model = cls(**fast_params(cls))
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.fit(X, y, sample_weight=np.ones(3))
+    assert not [k for k in vars(model) if k.endswith("_")]
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+def test_a_fit_that_fails_late_discards_the_earlier_model(monkeypatch):
+    from skfam.models import lightgbm as module
+
+    X, y = _data("regression")
+    model = LightGBMRegressor(variant="fast").fit(X, y)
+    monkeypatch.setattr(module, "_booster_outputs_finite", lambda booster, valid: False)
+    with pytest.raises(NonFinitePredictionError):
+        model.fit(X, y)  # fails after the new booster was trained and stored
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+    monkeypatch.undo()
+    refitted = model.fit(X, y)
+    assert np.array_equal(
+        refitted.predict(X), LightGBMRegressor(variant="fast").fit(X, y).predict(X)
+    )
+    # A refit refused for an invalid parameter does not leave the old model either.
+    with pytest.raises(ValueError, match="num_leaves"):
+        model.set_params(num_leaves=1).fit(X, y)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+# ---------------------------------------------------------------- native missing values
+def _informative_nan(n=600, seed=0):
+    # x0 in {-1, 0, 1} and y = x0, but a missing x0 means y = 10. The median fills NaN with
+    # 0, so an imputing model cannot tell a missing x0 from a zero (both predict about 5.6);
+    # a model that sees NaN predicts 0 and 10.
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(n, 3))
+    X[:, 0] = rng.integers(-1, 2, size=n)
+    y = X[:, 0].copy()
+    gone = rng.random(n) < 0.3
+    X[gone, 0] = np.nan
+    y[gone] = 10.0
+    return X, y, gone
+
+
+def _as_zero(X):
+    X = X.copy()
+    X[:, 0] = 0.0
+    return X
+
+
+@pytest.fixture
+def native_missing(tmp_path):
+    (tmp_path / "defaults.yaml").write_text("imputation:\n  native_missing: true\n")
+    with skfam.config_context(config_dir=str(tmp_path)):
+        yield
+
+
+@pytest.mark.parametrize(
+    "cls", [LightGBMRegressor, skfam.QuantileLightGBMRegressor, skfam.XGBoostRegressor]
+)
+def test_native_missing_passes_nan_to_the_library(cls, native_missing, tmp_path):
+    X, y, gone = _informative_nan()
+    model = cls(variant="fast").fit(X, y)
+    assert model.imputer_.strategy == "passthrough"
+    assert np.all(np.abs(model.predict(X[gone]) - 10.0) < 1.0)
+    assert np.all(np.abs(model.predict(_as_zero(X[gone]))) < 1.0)
+    path = tmp_path / "native.skfam"
+    model.save_model(path)
+    assert np.array_equal(skfam.load_model(path).predict(X), model.predict(X))
+
+
+def test_other_families_keep_imputing_with_native_missing(native_missing):
+    X, y, _ = _informative_nan()
+    mlp = MLPRegressor(variant="fast", device="cpu").fit(X, y)
+    assert mlp.imputer_.strategy == "median"
+    ensemble = skfam.EnsembleRegressor(
+        variant="fast",
+        members=["lightgbm", "linear"],
+        member_params={"lightgbm": {"variant": "fast"}},
+    ).fit(X, y)
+    assert ensemble.imputer_.strategy == "median"  # its linear member needs values
+
+
+def test_native_missing_is_off_by_default():
+    X, y, gone = _informative_nan()
+    imputing = LightGBMRegressor(variant="fast").fit(X, y)
+    assert imputing.imputer_.strategy == "median"
+    # Imputed with the median, a missing x0 is a zero.
+    assert np.array_equal(imputing.predict(X[gone]), imputing.predict(_as_zero(X[gone])))
+
+
+def test_native_missing_must_be_a_bool(tmp_path):
+    (tmp_path / "defaults.yaml").write_text("imputation:\n  native_missing: 'yes'\n")
+    X, y, _ = _informative_nan()
+    with skfam.config_context(config_dir=str(tmp_path)):
+        with pytest.raises(skfam.ConfigError, match="native_missing"):
+            LightGBMRegressor(variant="fast").fit(X, y)

@@ -119,3 +119,19 @@ def test_all_nan_channel_trains_predicts_and_round_trips(tmp_path):
     reg.save_model(tmp_path / "h.skfam")
     loaded = skfam.load_model(tmp_path / "h.skfam")
     np.testing.assert_array_equal(loaded.predict(X), prediction)
+
+
+def test_transformer_feedforward_width_comes_from_the_sst():
+    # The feed-forward width of the transformer encoder is feedforward_factor x hidden_size,
+    # with the factor in configs/models/hybrid.yaml, not in the code.
+    X, y = _data(n=60)
+    common = {"sequence_shape": (6, 2), "encoder": "transformer", **FAST, "max_epochs": 1}
+    sst = skfam.load_model_config("hybrid", "fast")
+    reg = HybridRegressor(**common).fit(X, y)
+    assert reg.params_["feedforward_factor"] == sst["feedforward_factor"]
+    layer = reg.net_.module_.encoder.layers[0]
+    assert layer.linear1.out_features == sst["feedforward_factor"] * sst["hidden_size"]
+    wider = HybridRegressor(**common, feedforward_factor=3).fit(X, y)
+    assert wider.net_.module_.encoder.layers[0].linear1.out_features == 3 * sst["hidden_size"]
+    with pytest.raises(ValueError, match="feedforward_factor"):
+        HybridRegressor(**common, feedforward_factor=0).fit(X, y)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 import yaml
 
 import skfam
+from skfam._registry import family_keys
 from skfam._sst import load_family_file, shipped_family_keys
 from skfam.base import COMMON_PARAMS, SkfamEstimator
 
@@ -114,3 +119,48 @@ def test_family_info_fields():
     assert isinstance(info.description, str) and info.description
     assert info.complexity in {"low", "medium", "high"}
     assert REGISTRY["mlp"].gpu_capable is True
+
+
+def test_estimator_class_imports_only_its_family():
+    assert skfam.estimator_class("LightGBMRegressor") is REGISTRY["lightgbm"].regressor
+    assert skfam.estimator_class("MLPClassifier") is REGISTRY["mlp"].classifier
+    assert skfam.estimator_names() == [name for name, _ in skfam.all_estimators()]
+    assert family_keys() == sorted(REGISTRY)
+    for name in ("LightGBMRegresor", "FeatureImputer", "", None, ["LightGBMRegressor"]):
+        with pytest.raises(KeyError, match="no skfam estimator class"):
+            skfam.estimator_class(name)
+    with pytest.raises(AttributeError, match="has no attribute 'LightGBMRegresor'"):
+        skfam.LightGBMRegresor  # noqa: B018
+    assert "LightGBMRegressor" in dir(skfam)
+
+
+_HEAVY = ("torch", "skorch", "xgboost", "ngboost")
+
+
+def test_lightgbm_access_fit_and_load_import_no_torch_or_xgboost(tmp_path):
+    path = tmp_path / "lgb.skfam"
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    model = skfam.LightGBMRegressor(variant="fast").fit(X, X[:, 0])
+    model.save_model(path)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "expected.npy", model.predict(X))
+    # One fresh interpreter; after each step it records which heavy libraries are imported.
+    steps = [
+        "import skfam",
+        "skfam.LightGBMRegressor; dir(skfam)",
+        "import skfam.base, skfam.models.lightgbm, skfam.model_file",
+        "skfam.get_estimator('lightgbm', variant='fast')",
+        f"X = np.load({str(tmp_path / 'X.npy')!r})\n"
+        f"fitted = skfam.load_model({str(path)!r})\n"
+        f"assert (fitted.predict(X) == np.load({str(tmp_path / 'expected.npy')!r})).all()",
+        "skfam.MLPRegressor",  # the probe sees torch: a torch family does import it
+    ]
+    probe = "import sys\nimport numpy as np\nseen = []\n"
+    for step in steps:
+        probe += f"{step}\nseen.append(sorted(m for m in {_HEAVY!r} if m in sys.modules))\n"
+    probe += "print(seen)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    seen = ast.literal_eval(result.stdout.strip().splitlines()[-1])
+    assert seen == [[], [], [], [], [], ["skorch", "torch"]]

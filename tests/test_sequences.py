@@ -182,3 +182,42 @@ def test_make_hybrid_layout():
     assert make_hybrid(features, sequence[:, :, 0]).shape == (3, 6)
     with pytest.raises(ValueError, match="rows"):
         make_hybrid(features[:2], sequence)
+
+
+def _plain_zscore(window: np.ndarray) -> np.ndarray:
+    """(L, C) window standardised per channel over its observed values, written plainly."""
+    out = np.full(window.shape, np.nan)
+    for c in range(window.shape[1]):
+        column = window[:, c]
+        seen = ~np.isnan(column)
+        if not seen.any():
+            continue
+        mean = column[seen].mean()
+        std = column[seen].std()
+        out[seen, c] = (column[seen] - mean) / std if std > 0 else 0.0
+    return out
+
+
+def test_zscore_ignores_nan_and_keeps_it_in_place():
+    # One NaN used to turn every window containing it into all-NaN windows.
+    data = np.cumsum(np.random.default_rng(1).normal(size=(60, 3)), axis=0)
+    data[10, 0] = np.nan
+    data[30:36, 1] = np.nan  # a whole window of channel 1 (rows 30..35) is missing
+    data[40:, 2] = 7.0  # constant, with a NaN inside
+    data[45, 2] = np.nan
+    X = make_sequences(data, 6, normalization="zscore")
+    for i in range(len(X)):
+        np.testing.assert_allclose(X[i], _plain_zscore(data[i : i + 6]), rtol=1e-12, atol=1e-12)
+    assert np.isnan(X[:, :, 0]).sum() == 6  # the one NaN, once in each of its 6 windows
+    assert np.isnan(X[30, :, 1]).all()  # nothing observed: stays missing
+    assert X[45, 1, 2] == 0.0 and np.isnan(X[45, 0, 2])
+
+
+@pytest.mark.parametrize("channels", [[], ()])
+def test_empty_channels_are_an_error_for_arrays_and_dataframes(channels):
+    # An array used to give 0-channel windows while a DataFrame raised.
+    with pytest.raises(ValueError, match="channels must name at least one column"):
+        make_sequences(_series(10), 3, channels=channels)
+    frame = pd.DataFrame(_series(10), columns=["a", "b", "c"])
+    with pytest.raises(ValueError, match="channels must name at least one column"):
+        make_sequences(frame, 3, channels=channels)

@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["FeatureImputer"]
 
-_STRATEGIES = ("mean", "median", "most_frequent")
+_STRATEGIES = ("mean", "median", "most_frequent", "passthrough")
 
 
 def _most_frequent(column: np.ndarray) -> float:
@@ -23,15 +23,20 @@ class FeatureImputer(TransformerMixin, BaseEstimator):
     fit and at predict, whatever arrives there) and flagged in ``empty_features_``, so the
     width of the data never changes.
 
+    With ``strategy="passthrough"`` (for libraries that handle missing values themselves)
+    NaN is kept, and an empty training column stays all NaN at predict, whatever arrives
+    there.
+
     Parameters
     ----------
-    strategy : {"mean", "median", "most_frequent"}, default="median"
-        The statistic of the observed values of each column.
+    strategy : {"mean", "median", "most_frequent", "passthrough"}, default="median"
+        The statistic of the observed values of each column, or "passthrough": no filling.
 
     Attributes
     ----------
     statistics_ : ndarray of shape (n_features,)
-        The fill value of each column (0.0 for empty columns).
+        The fill value of each column (0.0 for empty columns, and for every column
+        with "passthrough", which fills nothing).
     empty_features_ : ndarray of bool, shape (n_features,)
         Columns that were entirely NaN in the training data.
 
@@ -58,7 +63,7 @@ class FeatureImputer(TransformerMixin, BaseEstimator):
         self.empty_features_ = missing.all(axis=0)
         stats = np.zeros(X.shape[1])
         observed = ~self.empty_features_
-        if observed.any():
+        if observed.any() and self.strategy != "passthrough":
             Xo = X[:, observed]
             if self.strategy == "mean":
                 stats[observed] = np.nanmean(Xo, axis=0)
@@ -71,9 +76,15 @@ class FeatureImputer(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """Return ``X`` with NaN filled; empty training columns become zeros."""
+        """Return ``X`` with NaN filled; empty training columns become 0 (NaN: "passthrough")."""
         check_is_fitted(self)
         X = np.asarray(X, dtype=np.float64)
+        if self.strategy == "passthrough":
+            if not self.empty_features_.any():
+                return X
+            X = X.copy()
+            X[:, self.empty_features_] = np.nan
+            return X
         missing = np.isnan(X)
         if self.empty_features_.any():
             missing[:, self.empty_features_] = True

@@ -3,6 +3,8 @@
 ``configs/families.yaml`` names each family's module and classes; ``configs/models/<key>.yaml``
 holds its hyperparameters, variants and metadata. This module joins the two and is the only
 place that does; the CLI, the tests, the docs and :func:`get_estimator` all ask it.
+:func:`estimator_class` and :func:`get_estimator` import only the requested family's module;
+:func:`families` and :func:`all_estimators` import every one.
 """
 
 from __future__ import annotations
@@ -10,16 +12,31 @@ from __future__ import annotations
 import importlib
 import inspect
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 
-from ._sst import ConfigError, deep_merge, load_defaults, load_family_file, load_yaml
+from ._sst import (
+    ConfigError,
+    Layer,
+    deep_merge,
+    family_layers,
+    load_callbacks,
+    load_defaults,
+    load_families,
+    load_family_file,
+    origin,
+)
 
 __all__ = [
     "FamilyInfo",
     "all_estimators",
+    "check_config",
+    "estimator_class",
+    "estimator_names",
     "families",
+    "family_keys",
     "get_estimator",
     "load_model_config",
 ]
@@ -41,8 +58,10 @@ class FamilyInfo:
     ----------
     key : str
         The family key, e.g. ``"lightgbm"``.
-    regressor, classifier : type or None
-        The estimator classes (None when not importable, or no classifier exists).
+    regressor : type
+        The regression estimator class.
+    classifier : type or None
+        The classification estimator class (None when the algorithm has none).
     description, complexity : str
         From the family's YAML metadata.
     gpu_capable : bool
@@ -61,10 +80,12 @@ class FamilyInfo:
         Named variants of the family's YAML.
     demo_variant : str or None
         The variant ``skfam train`` uses on the small demo data (None: the defaults).
+    extra : str or None
+        The pip extra of skfam that installs the family's optional dependencies.
     """
 
     key: str
-    regressor: type | None
+    regressor: type
     classifier: type | None
     description: str
     complexity: str
@@ -77,48 +98,123 @@ class FamilyInfo:
     variants: tuple[str, ...]
     demo_variant: str | None = None
     module: str = field(repr=False, default="")
+    extra: str | None = None
 
 
 def _entries() -> dict[str, dict[str, Any]]:
-    where = "configs/families.yaml"
-    data = load_yaml("families.yaml").get("families")
-    if not isinstance(data, dict) or not data:
-        raise ConfigError(f"{where}: 'families' must be a non-empty mapping.")
-    for key, entry in data.items():
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: families.{key} must be a mapping.")
-        for name in ("enabled", "module", "regressor"):
-            if name not in entry:
-                raise ConfigError(f"{where}: families.{key}.{name} is missing.")
-        if not isinstance(entry["enabled"], bool):
-            raise ConfigError(f"{where}: families.{key}.enabled must be true or false.")
-    return data
+    return load_families()[0]
+
+
+def _import_module(key: str, entry: dict[str, Any], layers: list[Layer]) -> ModuleType:
+    """Import the family's module; a module that does not exist is a ConfigError."""
+    name = entry["module"]
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not (name == exc.name or name.startswith(f"{exc.name}.")):
+            raise  # the module exists but needs something that is missing: not a config error
+        where = origin(layers, "families", key, "module")
+        raise ConfigError(f"{where}: families.{key}.module: no module named {name!r}.") from exc
+
+
+def _class(
+    module: ModuleType, key: str, role: str, entry: dict[str, Any], layers: list[Layer]
+) -> type:
+    name = entry[role]
+    cls = getattr(module, name, None)
+    if not isinstance(cls, type):
+        where = origin(layers, "families", key, role)
+        raise ConfigError(
+            f"{where}: families.{key}.{role}: module {module.__name__!r} has no class {name!r}."
+        )
+    return cls
+
+
+def _extra(entry: dict[str, Any]) -> str | None:
+    """Return the pip extra of a family with optional dependencies (default: the first)."""
+    requires = entry.get("requires") or []
+    return entry.get("extra") or (requires[0] if requires else None)
 
 
 def _import_classes(
-    key: str, entry: dict[str, Any]
-) -> tuple[type | None, type | None, str | None]:
+    key: str, entry: dict[str, Any], layers: list[Layer] | None = None
+) -> tuple[type, type | None, str | None]:
     """Import the family's classes; a missing optional dependency gives an install hint."""
-    requires = entry.get("requires") or []
-    for package in requires:
+    if layers is None:
+        layers = load_families()[1]
+    hint = None
+    for package in entry.get("requires") or []:
         try:
             importlib.import_module(package)
         except ImportError:
-            extra = entry.get("extra", package)
+            extra = _extra(entry)
             hint = f"pip install 'skfam[{extra}]'  (the {key!r} family needs {package!r})"
-            module = importlib.import_module(entry["module"])
-            return (
-                getattr(module, entry["regressor"]),
-                getattr(module, entry["classifier"]) if entry.get("classifier") else None,
-                hint,
-            )
-    module = importlib.import_module(entry["module"])
-    try:
-        regressor = getattr(module, entry["regressor"])
-        classifier = getattr(module, entry["classifier"]) if entry.get("classifier") else None
-    except AttributeError as exc:
-        raise ConfigError(f"configs/families.yaml: family {key!r}: {exc}") from exc
-    return regressor, classifier, None
+            break
+    module = _import_module(key, entry, layers)
+    regressor = _class(module, key, "regressor", entry, layers)
+    classifier = (
+        _class(module, key, "classifier", entry, layers) if entry.get("classifier") else None
+    )
+    return regressor, classifier, hint
+
+
+def family_keys() -> list[str]:
+    """Return the keys of every registered family, sorted, importing no family module."""
+    return sorted(_entries())
+
+
+def estimator_names() -> list[str]:
+    """Return the names of every estimator class of the registry, sorted, importing nothing.
+
+    Examples
+    --------
+    >>> import skfam
+    >>> "LightGBMRegressor" in skfam.estimator_names()
+    True
+    """
+    names = set()
+    for entry in _entries().values():
+        names.add(entry["regressor"])
+        if entry.get("classifier"):
+            names.add(entry["classifier"])
+    return sorted(names)
+
+
+def estimator_class(name: str) -> type:
+    """Return the estimator class called ``name``, importing only its family's module.
+
+    Parameters
+    ----------
+    name : str
+        A class name of ``configs/families.yaml``, e.g. ``"LightGBMRegressor"``.
+
+    Returns
+    -------
+    cls : type
+        The estimator class.
+
+    Raises
+    ------
+    KeyError
+        No family of the registry has a class of that name.
+    ConfigError
+        The registry names a module or class that does not exist.
+
+    Examples
+    --------
+    >>> import skfam
+    >>> skfam.estimator_class("LightGBMRegressor") is skfam.LightGBMRegressor
+    True
+    """
+    entries, layers = load_families()
+    if isinstance(name, str):
+        for key, entry in entries.items():
+            if name in (entry["regressor"], entry.get("classifier")):
+                regressor, classifier, _ = _import_classes(key, entry, layers)
+                cls = regressor if name == entry["regressor"] else classifier
+                if cls is not None:
+                    return cls
+    raise KeyError(f"no skfam estimator class {name!r}; known: {estimator_names()}")
 
 
 def families() -> dict[str, FamilyInfo]:
@@ -135,28 +231,37 @@ def families() -> dict[str, FamilyInfo]:
     >>> info.regressor.__name__, info.input_mode, "fast" in info.variants
     ('LightGBMRegressor', 'features', True)
     """
-    out = {}
-    for key, entry in _entries().items():
-        spec = load_family_file(key)
-        regressor, classifier, hint = _import_classes(key, entry)
-        meta = spec["metadata"]
-        out[key] = FamilyInfo(
-            key=key,
-            regressor=regressor,
-            classifier=classifier,
-            description=meta["description"],
-            complexity=meta["complexity"],
-            gpu_capable=meta["gpu_capable"],
-            input_mode=meta["input_mode"],
-            tasks=tuple(meta["tasks"]),
-            enabled=entry["enabled"],
-            available=hint is None,
-            install_hint=hint,
-            variants=tuple(spec["variants"]),
-            demo_variant=meta.get("demo_variant"),
-            module=entry["module"],
+    entries, layers = load_families()
+    return {key: _family_info(key, entry, layers) for key, entry in entries.items()}
+
+
+def _family_info(key: str, entry: dict[str, Any], layers: list[Layer]) -> FamilyInfo:
+    spec = load_family_file(key)
+    regressor, classifier, hint = _import_classes(key, entry, layers)
+    meta = spec["metadata"]
+    if ("classification" in meta["tasks"]) != (classifier is not None):
+        raise ConfigError(
+            f"{origin(layers, 'families', key)}: families.{key}.classifier is "
+            f"{entry.get('classifier')!r} but metadata.tasks of configs/models/{key}.yaml is "
+            f"{meta['tasks']}: a classifier is named exactly when the tasks hold classification."
         )
-    return out
+    return FamilyInfo(
+        key=key,
+        regressor=regressor,
+        classifier=classifier,
+        description=meta["description"],
+        complexity=meta["complexity"],
+        gpu_capable=meta["gpu_capable"],
+        input_mode=meta["input_mode"],
+        tasks=tuple(meta["tasks"]),
+        enabled=entry["enabled"],
+        available=hint is None,
+        install_hint=hint,
+        variants=tuple(spec["variants"]),
+        demo_variant=meta.get("demo_variant"),
+        module=entry["module"],
+        extra=_extra(entry),
+    )
 
 
 def all_estimators() -> list[tuple[str, type]]:
@@ -176,47 +281,70 @@ def all_estimators() -> list[tuple[str, type]]:
     return sorted(classes.items())
 
 
-def _family_entry(family: str) -> dict[str, Any]:
-    entries = _entries()
-    if family not in entries:
+def _family_entry(family: str) -> tuple[dict[str, Any], list[Layer]]:
+    entries, layers = load_families()
+    if not isinstance(family, str) or family not in entries:
         raise ConfigError(f"Unknown family {family!r}; known families: {sorted(entries)}.")
-    return entries[family]
+    return entries[family], layers
 
 
 def _hyperparameter_classes(family: str) -> list[type]:
-    regressor, classifier, _ = _import_classes(family, _family_entry(family))
+    regressor, classifier, _ = _import_classes(family, *_family_entry(family))
     return [cls for cls in (regressor, classifier) if cls is not None]
 
 
+def _check_block(
+    block: dict[str, Any], classes: list[type], accepted: set[str], where: str, name: str
+) -> None:
+    """Refuse a key of ``block`` that is not a hyperparameter, or a value that is invalid."""
+    for key, value in block.items():
+        if key not in accepted:
+            raise ConfigError(
+                f"{where}: {name}.{key} is not a hyperparameter of "
+                f"{', '.join(c.__name__ for c in classes)}; accepted: {sorted(accepted)}."
+            )
+        for cls in classes:
+            constraints = getattr(cls, "_parameter_constraints", {})
+            if key not in constraints:
+                continue
+            try:
+                validate_parameter_constraints(
+                    {key: constraints[key]}, {key: value}, caller_name=cls.__name__
+                )
+            except InvalidParameterError as exc:
+                raise ConfigError(f"{where}: {name}.{key}: {exc}") from exc
+
+
 def resolve_layers(family: str, variant: str | None) -> dict[str, Any]:
-    """defaults.yaml layer < family YAML < variant, validated against the family's classes."""
-    where = f"configs/models/{family}.yaml"
+    """defaults.yaml layer < family YAML < variant, validated against the family's classes.
+
+    Every block of every file (``hyperparameters`` and each of the ``variants``, shipped and
+    override) is checked on its own, so an invalid value is refused even where the chosen
+    variant or an override replaces it, and the error names the file that holds it.
+    """
     classes = _hyperparameter_classes(family)
-    spec = load_family_file(family)
+    layers = family_layers(family)
+    accepted = set.intersection(*(set(inspect.signature(c).parameters) for c in classes))
+    accepted -= {"variant", "random_state", "n_jobs", "device"}
+    for label, content in layers:
+        _check_block(content["hyperparameters"], classes, accepted, label, "hyperparameters")
+        for name, block in content["variants"].items():
+            _check_block(block, classes, accepted, label, f"variants.{name}")
+    spec = load_family_file(family, layers)
     params = spec["hyperparameters"]
     if variant is not None:
         if not isinstance(variant, str):
             raise ConfigError(f"variant must be a string or None, got {variant!r}.")
         if variant not in spec["variants"]:
             raise ConfigError(
-                f"{where}: unknown variant {variant!r} of family {family!r}; "
-                f"known variants: {sorted(spec['variants'])}."
+                f"{' + '.join(label for label, _ in layers)}: unknown variant {variant!r} of "
+                f"family {family!r}; known variants: {sorted(spec['variants'])}."
             )
         params = deep_merge(params, spec["variants"][variant])
-    accepted = set.intersection(*(set(inspect.signature(c).parameters) for c in classes))
-    common = {"variant", "random_state", "n_jobs", "device"}
-    for key in params:
-        if key not in accepted or key in common:
-            block = (
-                f"variants.{variant}"
-                if variant and key in spec["variants"][variant]
-                else "hyperparameters"
-            )
-            raise ConfigError(
-                f"{where}: {block}.{key} is not a hyperparameter of "
-                f"{', '.join(c.__name__ for c in classes)}; accepted: "
-                f"{sorted(accepted - common)}."
-            )
+    # A mapping merged key by key from several blocks is checked once more as a whole.
+    nested = {key: value for key, value in params.items() if isinstance(value, dict)}
+    merged = "hyperparameters" if variant is None else f"hyperparameters + variants.{variant}"
+    _check_block(nested, classes, accepted, " + ".join(lb for lb, _ in layers), merged)
     defaults = load_defaults()
     layer = {}
     for key, path in _DEFAULTS_LAYER.items():
@@ -225,19 +353,31 @@ def resolve_layers(family: str, variant: str | None) -> dict[str, Any]:
             for part in path:
                 value = value[part]
             layer[key] = value
-    params = {**layer, **params}
-    for cls in classes:
-        constraints = getattr(cls, "_parameter_constraints", {})
-        for key, value in params.items():
-            if key not in constraints:
-                continue
-            try:
-                validate_parameter_constraints(
-                    {key: constraints[key]}, {key: value}, caller_name=cls.__name__
-                )
-            except InvalidParameterError as exc:
-                raise ConfigError(f"{where}: {key}: {exc}") from exc
-    return params
+    return {**layer, **params}
+
+
+def check_config(keys: list[str] | None = None, variant: str | None = None) -> None:
+    """Validate the whole SST, or the parts ``skfam train`` needs, without training anything.
+
+    Parameters
+    ----------
+    keys : list of str, default=None
+        Family keys to check (default: every family).
+    variant : str, default=None
+        Also resolve this variant for the families that have it.
+
+    Raises
+    ------
+    ConfigError
+        The first problem found; the message names the file and key.
+    """
+    load_defaults()
+    entries, _ = load_families()
+    for key in sorted(entries) if keys is None else keys:
+        load_callbacks(key)
+        resolve_layers(key, None)
+        if variant is not None and variant in load_family_file(key)["variants"]:
+            resolve_layers(key, variant)
 
 
 def load_model_config(family: str, variant: str | None = None) -> dict[str, Any]:
@@ -298,9 +438,8 @@ def get_estimator(family: str, task: str = "regression", **params: Any) -> Any:
     """
     if task not in _TASKS:
         raise ValueError(f"task must be one of {_TASKS}, got {task!r}.")
-    info = families().get(family)
-    if info is None:
-        raise ConfigError(f"Unknown family {family!r}; known families: {sorted(families())}.")
+    entry, layers = _family_entry(family)
+    info = _family_info(family, entry, layers)
     cls = info.regressor if task == "regression" else info.classifier
     if cls is None:
         raise ValueError(

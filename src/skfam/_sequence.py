@@ -11,25 +11,28 @@ windows, so overlapping windows never leak between training and validation.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 from scipy.sparse import issparse
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._impute_seq import SequenceImputer
+from ._safe_zip import ZIP_ERRORS, ZipContentError, check_stored_zip
 from ._torch import TorchEstimator
+from ._torch_state import mkldnn_section
+from .model_file import ModelFileError, _whole
 
 __all__ = [
     "CPU_KERNELS",
     "channel_scaling",
+    "check_scales",
     "cpu_kernels",
     "dump_arrays",
     "estimator_kernels",
     "load_arrays",
+    "lstm_kernels",
     "poor_generic_score",
 ]
 
@@ -37,30 +40,37 @@ __all__ = [
 CPU_KERNELS = ("portable", "onednn")
 
 
-@contextmanager
-def cpu_kernels(choice: str) -> Iterator[None]:
-    """Run the block with oneDNN (mkldnn) off for "portable", on for "onednn".
+def cpu_kernels(choice: str) -> AbstractContextManager[None]:
+    """Return a context running its block with oneDNN off for "portable", on for "onednn".
 
     oneDNN's CPU LSTM sums weight gradients per thread, so its model depends on the thread
     count; torch's native kernels do not have that problem, and "portable" (the SST's
     default) keeps skfam's promise of the same model for any ``n_jobs``. "onednn" trains
     and predicts faster on CPU, bit for bit the same run to run for the same ``n_jobs``.
-    The flag is process-wide while the block runs and restored afterwards. CUDA is not
-    affected.
+    The flag is process-wide: blocks in other threads that need the same value run at the
+    same time, a block that needs the other value waits until they end, and the flag gets
+    its earlier value back when the last block ends (:mod:`skfam._torch_state`). CUDA is
+    not affected.
     """
     if choice not in CPU_KERNELS:
         raise ValueError(f"cpu_kernels must be one of {CPU_KERNELS}, got {choice!r}.")
-    previous = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = choice == "onednn"
-    try:
-        yield
-    finally:
-        torch.backends.mkldnn.enabled = previous
+    return mkldnn_section(choice == "onednn")
 
 
 def estimator_kernels(estimator: TorchEstimator) -> str:
     """Return the ``cpu_kernels`` choice of a (fitting or fitted) estimator."""
     return estimator.params_.get("cpu_kernels", "portable")
+
+
+def lstm_kernels(estimator: TorchEstimator) -> AbstractContextManager[None]:
+    """Return the kernel context of an estimator whose net holds an LSTM.
+
+    Of the layers skfam's nets use, only the LSTM's CPU kernels change with the oneDNN
+    flag (linear maps, the unfold convolution, layer norm, softmax and batch norm give the
+    same bits either way: checked forward and backward at the SST's sizes), so only
+    sections that run an LSTM declare the flag.
+    """
+    return cpu_kernels(estimator_kernels(estimator))
 
 
 def _ndim(X: Any) -> int | None:
@@ -90,10 +100,36 @@ def dump_arrays(**arrays: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def load_arrays(data: bytes) -> dict[str, np.ndarray]:
-    """Read a blob written by :func:`dump_arrays`, refusing pickled content."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        return {k: npz[k] for k in npz.files}
+def load_arrays(data: bytes, lengths: dict[str, int]) -> dict[str, np.ndarray]:
+    """Read a blob written by :func:`dump_arrays`: exactly ``lengths``' finite 1-D arrays.
+
+    The blob must be an uncompressed archive whose arrays match their headers (so nothing
+    inflates or allocates beyond the blob's size); pickled content is refused.
+    """
+    try:
+        check_stored_zip(data, "an array blob")
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (ZipContentError, *ZIP_ERRORS) as exc:
+        raise ModelFileError(f"an array blob cannot be read safely: {exc}") from exc
+    if set(arrays) != set(lengths):
+        raise ModelFileError(f"an array blob holds {sorted(arrays)}, not {sorted(lengths)}.")
+    for name, array in arrays.items():
+        if array.shape != (lengths[name],) or array.dtype != np.float64:
+            raise ModelFileError(
+                f"array {name!r} is {array.dtype} of shape {array.shape}, not float64 of "
+                f"shape ({lengths[name]},)."
+            )
+        if not np.isfinite(array).all():
+            raise ModelFileError(f"array {name!r} is not finite.")
+    return arrays
+
+
+def check_scales(**scales: np.ndarray) -> None:
+    """Refuse restored scales that are not positive (a division by them would not be)."""
+    for name, scale in scales.items():
+        if not (scale > 0).all():
+            raise ModelFileError(f"array {name!r} holds scales that are not positive.")
 
 
 def poor_generic_score(tags: Any) -> Any:
@@ -128,10 +164,17 @@ class _SequenceBase(TorchEstimator):
     def _is_3d(X: Any) -> bool:
         return _ndim(X) == 3
 
-    def _kernels(self) -> AbstractContextManager[None]:
-        return cpu_kernels(estimator_kernels(self))
+    def _check_dimensions(self, X: Any) -> None:
+        ndim = _ndim(X)
+        if ndim is not None and ndim > 3:
+            raise ValueError(
+                f"{type(self).__name__} expects 3-D input (n_samples, sequence_length, "
+                f"channels), or 2-D (n_samples, sequence_length) for one channel; got "
+                f"{ndim}-D input of shape {np.shape(X)}."
+            )
 
     def _validate_fit_input(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        self._check_dimensions(X)
         y_numeric = not hasattr(self, "_encode_classes")
         if self._is_3d(X):
             X = np.asarray(X)
@@ -155,6 +198,7 @@ class _SequenceBase(TorchEstimator):
 
     def _validate_predict_input(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
+        self._check_dimensions(X)
         length, channels = self.n_timesteps_in_, self.n_channels_in_
         name = type(self).__name__
         if self._is_3d(X):
@@ -204,8 +248,17 @@ class _SequenceBase(TorchEstimator):
         }
 
     def _restore_input_state(self, blobs: dict[str, bytes]) -> None:
-        arrays = load_arrays(blobs["channel_scaling.npz"])
+        channels = self.n_channels_in_
+        arrays = load_arrays(blobs["channel_scaling.npz"], {"mean": channels, "scale": channels})
+        check_scales(scale=arrays["scale"])
         self.channel_mean_, self.channel_scale_ = arrays["mean"], arrays["scale"]
+
+    def _module_layout(self) -> dict[str, int]:
+        return {
+            "n_in": self.n_channels_in_,
+            "n_out": self._n_outputs(),
+            "seq_len": self.n_timesteps_in_,
+        }
 
     def _model_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, bytes]]:
         meta, arrays, blobs = super()._model_state()
@@ -215,8 +268,13 @@ class _SequenceBase(TorchEstimator):
     def _restore_model_state(
         self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
     ) -> None:
-        self.n_timesteps_in_ = int(meta["n_timesteps"])
-        self.n_channels_in_ = int(meta["n_channels"])
+        self.n_timesteps_in_ = _whole(meta["n_timesteps"], "n_timesteps", 1)
+        self.n_channels_in_ = _whole(meta["n_channels"], "n_channels", 1)
+        if self.n_timesteps_in_ * self.n_channels_in_ != self.n_features_in_:
+            raise ModelFileError(
+                f"{self.n_timesteps_in_} steps of {self.n_channels_in_} channels are not the "
+                f"{self.n_features_in_} features of the file."
+            )
         super()._restore_model_state(meta, arrays, blobs)
 
 

@@ -7,9 +7,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from numbers import Integral
 
 from threadpoolctl import ThreadpoolController
 
+from ._settings import MAX_THREADS
 from ._sst import load_defaults
 
 __all__ = ["active_threads", "resolve_n_jobs", "thread_limit"]
@@ -49,8 +51,14 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
             except ValueError as exc:
                 raise ValueError(f"OMP_NUM_THREADS={env!r} is not an integer.") from exc
         return cores
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, Integral) or n_jobs == 0:
         raise ValueError(f"n_jobs must be a non-zero int or None, got {n_jobs!r}.")
+    if abs(n_jobs) > MAX_THREADS:
+        # The thread pools take a C int, and a pool of millions of threads is never meant.
+        raise ValueError(
+            f"n_jobs must lie in [-{MAX_THREADS}, {MAX_THREADS}] (0 excluded), got {n_jobs!r}."
+        )
+    n_jobs = int(n_jobs)
     return n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from numbers import Integral, Real
@@ -26,8 +27,9 @@ from skorch.helper import predefined_split
 
 from ._seeds import derive_seed
 from ._sst import load_callbacks, load_defaults
+from ._torch_state import rng_section
 from .base import SkfamEstimator
-from .model_file import dump_sklearn, load_sklearn
+from .model_file import ModelFileError, _whole, dump_sklearn, load_sklearn
 
 __all__ = [
     "PREDICT_CHUNK",
@@ -61,11 +63,14 @@ def seeded_torch(seed: int, device: str) -> Iterator[None]:
     """Run the block under a forked torch RNG seeded with ``seed``.
 
     On CUDA the block also runs with deterministic algorithms. The global RNG states and the
-    determinism flags are restored afterwards.
+    determinism flags are restored afterwards. Both are process-wide, so one thread at a
+    time runs such a block (:func:`skfam._torch_state.rng_section`): a fit draws the same
+    init and dropout masks whatever trains in other threads.
     """
     cuda = device.startswith("cuda")
     devices = list(range(torch.cuda.device_count())) if cuda else []
     with ExitStack() as stack:
+        stack.enter_context(rng_section())
         stack.enter_context(torch.random.fork_rng(devices=devices))
         if cuda:
             # cuBLAS needs this before its first handle to be deterministic.
@@ -395,30 +400,145 @@ class TorchEstimator(SkfamEstimator):
         return {"scaler.skops": dump_sklearn(self.scaler_)}
 
     def _restore_input_state(self, blobs: dict[str, bytes]) -> None:
-        self.scaler_ = load_sklearn(
+        scaler = load_sklearn(
             blobs["scaler.skops"], trusted=["sklearn.preprocessing._data.StandardScaler"]
         )
+        n = self.n_features_in_
+        parts = [getattr(scaler, name, None) for name in ("mean_", "scale_")]
+        if getattr(scaler, "n_features_in_", None) != n or not all(
+            isinstance(v, np.ndarray) and v.shape == (n,) and np.isfinite(v).all() for v in parts
+        ):
+            raise ModelFileError(f"'scaler.skops' is not a fitted scaler of {n} features.")
+        self.scaler_ = scaler
+
+    def _module_layout(self) -> dict[str, int]:
+        """Return the module arguments that the data's layout fixes (files must agree)."""
+        return {"n_in": self.n_features_in_, "n_out": self._n_outputs()}
+
+    def _n_outputs(self) -> int:
+        return len(self.classes_) if is_classifier(self) else 1
+
+    def _check_module(self, kwargs: Any, state: dict[str, torch.Tensor]) -> None:
+        """Check a model file's module arguments against its weights, building nothing real.
+
+        Sizes are bounded by what the weights hold before any module is built, the module
+        is then built on the "meta" device (shapes only, no memory), and its state's keys,
+        shapes and dtypes must be exactly those of the stored weights.
+        """
+        name = self._module_class.__name__
+        if not isinstance(kwargs, dict):
+            raise ModelFileError(f"module_kwargs = {kwargs!r} is not a dict.")
+        elements = sum(t.numel() for t in state.values())
+        _check_sizes(kwargs, "module_kwargs", elements, len(state))
+        wrong = {k: (kwargs.get(k), v) for k, v in self._module_layout().items()}
+        wrong = {k: pair for k, pair in wrong.items() if k in kwargs and pair[0] != pair[1]}
+        if wrong:
+            listed = ", ".join(f"{k}={a!r} (the data says {b})" for k, (a, b) in wrong.items())
+            raise ModelFileError(f"module_kwargs do not fit the model's input: {listed}.")
+        try:
+            with torch.device("meta"):
+                module = self._module_class(**kwargs)
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"module_kwargs {kwargs!r} do not build a {name}: {exc}") from exc
+        expected = module.state_dict()
+        differ = [f"{k} missing" for k in expected if k not in state]
+        differ += [f"{k} unexpected" for k in state if k not in expected]
+        differ += [
+            f"{k} is {tuple(state[k].shape)} {state[k].dtype}, not {tuple(v.shape)} {v.dtype}"
+            for k, v in expected.items()
+            if k in state and (state[k].shape != v.shape or state[k].dtype != v.dtype)
+        ]
+        if differ:
+            more = f" (and {len(differ) - 5} more)" if len(differ) > 5 else ""
+            raise ModelFileError(
+                f"the stored weights do not fit a {name} built from module_kwargs: "
+                f"{'; '.join(differ[:5])}{more}."
+            )
+        unstored = sum(b.numel() for k, b in module.named_buffers() if k not in expected)
+        if unstored > _UNSTORED_CAP:
+            raise ModelFileError(
+                f"module_kwargs ask for tables of {unstored} values that the file does not "
+                f"store, more than the {_UNSTORED_CAP} allowed."
+            )
 
     def _restore_model_state(
         self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
     ) -> None:
+        from safetensors import SafetensorError
         from safetensors.torch import load
 
-        saved_device = meta["device"]
-        self.device_ = (
-            saved_device
-            if not saved_device.startswith("cuda") or torch.cuda.is_available()
-            else "cpu"
-        )
-        self.module_kwargs_ = meta["module_kwargs"]
-        self.n_iter_ = int(meta["n_iter"])
-        if "target_mean" in meta:
-            self.target_mean_ = float(meta["target_mean"])
-            self.target_scale_ = float(meta["target_scale"])
+        self.device_ = _loading_device(meta["device"])
+        self.n_iter_ = _whole(meta["n_iter"], "n_iter", 0)
+        if not is_classifier(self):
+            mean, scale = meta["target_mean"], meta["target_scale"]
+            if not all(_finite(v) for v in (mean, scale)) or scale <= 0:
+                raise ModelFileError(
+                    f"target_mean = {mean!r} and target_scale = {scale!r} are not a finite "
+                    "mean and a positive scale."
+                )
+            self.target_mean_, self.target_scale_ = float(mean), float(scale)
         self._restore_input_state(blobs)
+        try:
+            state = load(blobs["module.safetensors"])
+        except SafetensorError as exc:
+            raise ModelFileError(f"'module.safetensors' is not valid safetensors: {exc}") from exc
+        self._check_module(meta["module_kwargs"], state)
+        self.module_kwargs_ = meta["module_kwargs"]
         net = self._build_net(self.module_kwargs_, [], None)
         with seeded_torch(0, self.device_):
             net.initialize()
-        state = load(blobs["module.safetensors"])
         net.module_.load_state_dict({k: v.to(self.device_) for k, v in state.items()})
         self.net_ = net
+
+
+#: Most values of the tables a module builds that a model file does not store (the
+#: transformer's sine/cosine positions): 2**24 float32 values are 64 MiB.
+_UNSTORED_CAP = 1 << 24
+
+
+def _finite(value: Any) -> bool:
+    return type(value) in (int, float) and bool(np.isfinite(value))
+
+
+def _check_sizes(value: Any, where: str, elements: int, tensors: int) -> None:
+    """Refuse module arguments larger than the stored weights could belong to.
+
+    Every size is at most the number of stored values (each unit of a layer owns weights),
+    every list and ``num_layers`` at most the number of stored tensors (each layer owns
+    one), and rates lie in [0, 1). ``seq_len`` is checked against the data's layout.
+    """
+    key = where.rsplit(".", 1)[-1]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ModelFileError(f"{where} has a non-string key {k!r}.")
+            _check_sizes(v, f"{where}.{k}", elements, tensors)
+    elif isinstance(value, (list, tuple)):
+        if len(value) > tensors:
+            raise ModelFileError(f"{where} has {len(value)} entries for {tensors} tensors.")
+        for i, v in enumerate(value):
+            _check_sizes(v, f"{where}[{i}]", elements, tensors)
+    elif isinstance(value, bool) or (isinstance(value, str) and len(value) <= 32):
+        return
+    elif type(value) is int:
+        high = tensors if key == "num_layers" else elements
+        if value < 0 or (key != "seq_len" and value > high):
+            raise ModelFileError(
+                f"{where} = {value} does not fit weights of {elements} values in {tensors} "
+                "tensors."
+            )
+    elif type(value) is float:
+        if not 0 <= value < 1:
+            raise ModelFileError(f"{where} = {value!r} is not a rate in [0, 1).")
+    else:
+        raise ModelFileError(f"{where} = {value!r} is not a valid module argument.")
+
+
+def _loading_device(saved: Any) -> str:
+    """Return where a loaded net lives: the saved device if present here, else the CPU."""
+    if not isinstance(saved, str) or not re.fullmatch(r"cpu|cuda(:\d{1,3})?", saved):
+        raise ModelFileError(f"device = {saved!r} is not 'cpu', 'cuda' or 'cuda:N'.")
+    if saved == "cpu" or not torch.cuda.is_available():
+        return "cpu"
+    index = int(saved.partition(":")[2] or 0)
+    return saved if index < torch.cuda.device_count() else "cpu"

@@ -15,12 +15,21 @@ from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._impute import FeatureImputer
+from ._limits import FLOAT64_SQUARES, ValueLimit, check_input_range, check_target_range
 from ._registry import resolve_layers
 from ._seeds import derive_seed, resolve_random_state
+from ._settings import (
+    MAX_THREADS,
+    carry_settings,
+    clone_settings,
+    receive_settings,
+    with_carried_settings,
+)
 from ._split import resolve_early_stopping, validation_split
 from ._sst import load_defaults
 from ._threads import resolve_n_jobs, thread_limit
@@ -56,10 +65,15 @@ class SkfamEstimator(BaseEstimator):
     _parameter_constraints: ClassVar[dict[str, list]] = {
         "variant": [str, None],
         "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
+        "n_jobs": [Interval(Integral, -MAX_THREADS, MAX_THREADS, closed="both"), None],
     }
-    #: Whether a different random_state can change the fitted model.
-    _stochastic: ClassVar[bool] = True
+    #: Whether the library handles NaN itself: with the SST's ``imputation.native_missing``
+    #: true, such a family gets NaN instead of imputed values.
+    _native_missing: ClassVar[bool] = False
+    #: Largest magnitudes of X and of a regression target the family computes with
+    #: correctly (see skfam._limits); checked at fit and predict.
+    _input_limit: ClassVar[ValueLimit] = FLOAT64_SQUARES
+    _target_limit: ClassVar[ValueLimit] = FLOAT64_SQUARES
 
     # ------------------------------------------------------------------ parameters
     @classmethod
@@ -89,15 +103,30 @@ class SkfamEstimator(BaseEstimator):
         tags.non_deterministic = False
         return tags
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickle sent to a worker process carries the skfam settings in force.
+        return carry_settings(super().__getstate__())
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(receive_settings(state))
+
+    def __sklearn_clone__(self) -> SkfamEstimator:
+        # A clone made in a worker (e.g. by a search sent there) keeps the settings.
+        return clone_settings(self, super().__sklearn_clone__())
+
     # ------------------------------------------------------------------ fit
-    @_fit_context(prefer_skip_nested_validation=True)
+    @with_carried_settings
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> SkfamEstimator:
         """Fit the estimator.
+
+        A fit that raises leaves the estimator unfitted (no fitted attribute remains, not
+        even those of an earlier fit), so ``predict`` then raises ``NotFittedError``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data; NaN is allowed and imputed inside the estimator.
+            Training data; NaN is allowed and imputed inside the estimator (or passed to
+            the library, see ``imputation.native_missing`` in the SST).
         y : array-like of shape (n_samples,)
             Target values (class labels for classifiers).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -108,20 +137,45 @@ class SkfamEstimator(BaseEstimator):
         self : object
             The fitted estimator.
         """
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:
+            self._discard_fitted()
+            raise
+
+    def _discard_fitted(self) -> None:
+        """Remove every fitted attribute (those ``check_is_fitted`` looks for)."""
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, name)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit(self, X: Any, y: Any, sample_weight: Any) -> SkfamEstimator:
         X, y = self._validate_fit_input(X, y)
         weights = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         y = self._prepare_target(y)
+        self._check_target(y, weights)
         self.random_state_ = resolve_random_state(self.random_state)
         self.params_ = self._resolve_params()
         defaults = load_defaults()
         with thread_limit(resolve_n_jobs(self.n_jobs)):
-            self.imputer_ = self._make_imputer(defaults["imputation"]["strategy"])
+            self.imputer_ = self._make_imputer(self._imputation_strategy(defaults))
             X = self.imputer_.fit_transform(X)
+            check_input_range(X, self._input_limit, type(self).__name__)
             finite = self._fit_model(X, y, weights, defaults)
             self._check_training_predictions(X, finite)
         return self
+
+    def _imputation_strategy(self, defaults: dict) -> str:
+        """Return the SST's strategy, or "passthrough" where the library takes NaN itself."""
+        imputation = defaults["imputation"]
+        if imputation.get("native_missing", False) and self._native_missing:
+            return "passthrough"
+        return imputation["strategy"]
+
+    def _check_target(self, y: np.ndarray, sample_weight: np.ndarray) -> None:
+        """Task hook: refuse targets the library cannot represent (regression)."""
 
     def _make_imputer(self, strategy: str) -> FeatureImputer:
         """Return the imputation step of this estimator (model files rebuild it with this too)."""
@@ -141,6 +195,12 @@ class SkfamEstimator(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
         return self.imputer_.transform(X)
+
+    def _checked_predict_input(self, X: Any) -> np.ndarray:
+        """Return validated, imputed ``X``, refusing values beyond the family's range."""
+        X = self._validate_predict_input(X)
+        check_input_range(X, self._input_limit, type(self).__name__)
+        return X
 
     def _fit_model(
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
@@ -200,11 +260,12 @@ class SkfamEstimator(BaseEstimator):
             gap=gap,
         )
 
+    @with_carried_settings
     def _threads(self) -> int:
         return resolve_n_jobs(self.n_jobs)
 
     # ------------------------------------------------------------------ model files
-    def save_model(self, path: str | os.PathLike) -> None:
+    def save_model(self, path: str | os.PathLike, key: bytes | str | None = None) -> None:
         """Save the fitted estimator to a versioned model file, atomically.
 
         The file holds no pickle: load it with :func:`skfam.load_model`.
@@ -212,11 +273,15 @@ class SkfamEstimator(BaseEstimator):
         Parameters
         ----------
         path : str or path-like
-            Destination; an existing file is replaced only once the new one is complete.
+            Destination; an existing file is replaced only once the new one is complete,
+            and keeps its permissions. A symbolic link is followed (its target is replaced).
+        key : bytes or str, default=None
+            Sign the file with HMAC-SHA256 under this key; ``skfam.load_model(path,
+            key=key)`` then refuses any file not signed with it. None: unsigned.
         """
         from .model_file import save_model
 
-        save_model(self, path)
+        save_model(self, path, key=key)
 
     def _model_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, bytes]]:
         """Family hook: (JSON-able meta, numeric arrays, byte blobs) of the fitted model."""
@@ -235,6 +300,9 @@ class SkfamRegressorMixin:
     def _prepare_target(self, y: np.ndarray) -> np.ndarray:
         return np.asarray(y, dtype=np.float64)
 
+    def _check_target(self, y: np.ndarray, sample_weight: np.ndarray) -> None:
+        check_target_range(y, sample_weight, self._target_limit, type(self).__name__)
+
     def predict(self, X: Any) -> np.ndarray:
         """Predict regression targets.
 
@@ -247,7 +315,7 @@ class SkfamRegressorMixin:
         -------
         y_pred : ndarray of float64, shape (n_samples,)
         """
-        X = self._validate_predict_input(X)
+        X = self._checked_predict_input(X)
         with thread_limit(self._threads()):
             return np.asarray(self._raw_outputs(X), dtype=np.float64)
 
@@ -279,7 +347,7 @@ class SkfamClassifierMixin:
         proba : ndarray of float64, shape (n_samples, n_classes)
             Columns in the order of ``classes_``; each row sums to 1.
         """
-        X = self._validate_predict_input(X)
+        X = self._checked_predict_input(X)
         with thread_limit(self._threads()):
             return np.asarray(self._raw_outputs(X), dtype=np.float64)
 

@@ -4,32 +4,45 @@ A model file is a ZIP archive holding
 
 * ``manifest.json``: format version, skfam and library versions, the estimator's class and
   constructor parameters, its fitted scalars (seed, resolved params, feature names, ...) and
-  the SHA-256 of every other member;
+  the size and SHA-256 of every other member;
 * ``manifest.sha256``: the SHA-256 of ``manifest.json``;
+* ``manifest.hmac`` (signed files only): the HMAC-SHA256 of ``manifest.json`` under the
+  user's key;
 * ``arrays/<name>.npy``: numeric arrays, read with ``allow_pickle=False``;
 * ``blobs/<name>``: the model in the library's own safe form (LightGBM's model text, torch
   weights as safetensors, scikit-learn objects through skops with an explicit list of
   trusted types).
 
-Nothing in a model file is ever unpickled, so a crafted file cannot run code on load.
+Nothing in a model file is ever unpickled, so a crafted file cannot run code on load, and
+nothing is inflated beyond the sizes the manifest records (see ``docs/model-files.md``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
 import os
-import tempfile
+import re
+import secrets
+import stat
 import warnings
 import zipfile
-import zlib
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._safe_zip import (
+    ZIP_ERRORS,
+    ZipContentError,
+    check_npy,
+    check_stored_zip,
+    open_archive,
+    read_member,
+)
 from ._version import __version__
 
 __all__ = [
@@ -40,10 +53,22 @@ __all__ = [
     "save_model",
 ]
 
-#: Version of the file layout; a file with a larger number is refused.
-FORMAT_VERSION = 1
+#: Version of the file layout; a file with a larger number is refused. Version 2 added
+#: ``sizes`` to the manifest and optional signing; version-1 files still load.
+FORMAT_VERSION = 2
 _MAGIC = "skfam-model"
 _LIBRARIES = ("numpy", "scikit-learn", "lightgbm", "torch", "skorch", "xgboost")
+
+#: Most bytes ``manifest.json`` may hold, and ``manifest.sha256`` / ``manifest.hmac``.
+_MANIFEST_CAP = 16 << 20
+_TAG_CAP = 256
+#: All members together may inflate to at most this many bytes plus ``_RATIO`` times the
+#: file's size (real model files inflate to a few times their size; a zip bomb to 1000).
+_SLACK = 32 << 20
+_RATIO = 100
+_HEADER = ("manifest.json", "manifest.sha256", "manifest.hmac")
+_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
+_MEMBER = re.compile(rf"arrays/{_NAME}\.npy|blobs/{_NAME}")
 
 
 class ModelFileError(ValueError):
@@ -146,18 +171,40 @@ def load_sklearn(data: bytes, trusted: list[str]) -> Any:
     """Load a skops blob holding only the listed classes (and plain containers/numbers).
 
     skops' own default trust list accepts many scikit-learn classes; this check is stricter:
-    any class outside ``trusted`` is refused before skops constructs anything.
+    any class outside ``trusted`` is refused before skops constructs anything. The blob must
+    be an uncompressed archive (as skops writes it) whose arrays match their headers, so it
+    cannot inflate beyond its own size.
     """
     import skops.io
 
     try:
+        check_stored_zip(data, "a scikit-learn member")
         found = _skops_types(data)
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (ZipContentError, zipfile.BadZipFile, KeyError, ValueError, RecursionError) as exc:
         raise ModelFileError(f"a scikit-learn member is not a valid skops blob: {exc}") from exc
     untrusted = found - set(trusted) - _SKOPS_PLAIN
     if untrusted:
         raise ModelFileError(f"model file holds untrusted types {sorted(untrusted)}.")
     return skops.io.loads(data, trusted=sorted(found))
+
+
+# ---------------------------------------------------------------------- keys
+def _key_bytes(key: bytes | str | None) -> bytes | None:
+    if key is None:
+        return None
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    elif isinstance(key, (bytes, bytearray, memoryview)):
+        key = bytes(key)
+    else:
+        raise TypeError(f"key must be bytes or str, got {type(key).__name__}.")
+    if not key:
+        raise ValueError("key must not be empty; pass None for an unsigned file.")
+    return key
+
+
+def _tag(secret: bytes, manifest_bytes: bytes) -> str:
+    return hmac.new(secret, manifest_bytes, hashlib.sha256).hexdigest()
 
 
 # ---------------------------------------------------------------------- save
@@ -172,7 +219,49 @@ def _npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def save_model(estimator: Any, path: str | os.PathLike) -> None:
+def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
+    """Create a new, empty temporary file next to the target.
+
+    It is created with mode 0o666 so that the process umask applies, as for ``open()``.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = folder / f".{name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temporary file in {folder}.")
+
+
+def _write_atomic(path: str | os.PathLike, entries: list[tuple[str, bytes]]) -> None:
+    """Write a ZIP of ``entries`` to ``path``, atomically, keeping its permissions.
+
+    A symbolic link is followed: its target is replaced and the link stays.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None
+    handle, tmp = _create_temp(target.parent, target.name)
+    try:
+        if mode is not None:
+            os.chmod(tmp, mode)
+        with os.fdopen(handle, "wb") as raw:
+            with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for member, data in entries:
+                    archive.writestr(member, data)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_model(estimator: Any, path: str | os.PathLike, *, key: bytes | str | None = None) -> None:
     """Write a fitted skfam estimator to ``path`` atomically.
 
     Parameters
@@ -181,11 +270,18 @@ def save_model(estimator: Any, path: str | os.PathLike) -> None:
         A fitted estimator.
     path : str or path-like
         The file to write. It appears only once complete (written to a temporary file in
-        the same folder, then renamed over ``path``).
+        the same folder, then renamed over ``path``). An existing file keeps its
+        permissions; a new one gets those ``open()`` would give. If ``path`` is a symbolic
+        link, the file it points to is replaced and the link stays.
+    key : bytes or str, default=None
+        Sign the file: an HMAC-SHA256 of the manifest under this key (a str is encoded as
+        UTF-8) is stored with it, and ``load_model(path, key=key)`` refuses the file unless
+        it was signed with the same key. None writes an unsigned file.
     """
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator)
+    secret = _key_bytes(key)
     name = type(estimator).__name__
     meta, arrays, blobs = estimator._model_state()
     arrays = dict(arrays)
@@ -198,6 +294,9 @@ def save_model(estimator: Any, path: str | os.PathLike) -> None:
         arrays["feature_names_in"] = estimator.feature_names_in_
     members = {f"arrays/{k}.npy": _npy(v) for k, v in arrays.items()}
     members.update({f"blobs/{k}": v for k, v in blobs.items()})
+    odd = [member for member in members if not _MEMBER.fullmatch(member)]
+    if odd:
+        raise ValueError(f"{name}: invalid model-file member names {odd}.")
     manifest = {
         "format": _MAGIC,
         "format_version": FORMAT_VERSION,
@@ -212,86 +311,260 @@ def save_model(estimator: Any, path: str | os.PathLike) -> None:
             "family": _encode(meta, f"{name} state"),
         },
         "checksums": {k: hashlib.sha256(v).hexdigest() for k, v in members.items()},
+        "sizes": {k: len(v) for k, v in members.items()},
     }
     manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
-    target = Path(path)
-    handle, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent if str(target.parent) else "."
-    )
-    try:
-        with os.fdopen(handle, "wb") as raw:
-            with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                archive.writestr("manifest.json", manifest_bytes)
-                archive.writestr("manifest.sha256", hashlib.sha256(manifest_bytes).hexdigest())
-                for member, data in members.items():
-                    archive.writestr(member, data)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    entries = [
+        ("manifest.json", manifest_bytes),
+        ("manifest.sha256", hashlib.sha256(manifest_bytes).hexdigest().encode("ascii")),
+    ]
+    if secret is not None:
+        entries.append(("manifest.hmac", _tag(secret, manifest_bytes).encode("ascii")))
+    _write_atomic(path, entries + sorted(members.items()))
 
 
-# ---------------------------------------------------------------------- load
-def _read_members(path: Path) -> tuple[dict, dict[str, bytes]]:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            if "manifest.json" not in names or "manifest.sha256" not in names:
-                raise ModelFileError(f"{path}: not a skfam model file (no manifest).")
-            contents = {name: archive.read(name) for name in names}
-    except (zipfile.BadZipFile, zlib.error) as exc:
-        raise ModelFileError(
-            f"{path}: not a complete skfam model file (truncated, altered or not a model "
-            f"file): {exc}"
-        ) from exc
-    except (EOFError, OSError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise ModelFileError(f"{path}: the model file cannot be read ({exc}).") from exc
-    manifest_bytes = contents.pop("manifest.json")
-    digest = contents.pop("manifest.sha256").decode("ascii", "replace").strip()
-    if hashlib.sha256(manifest_bytes).hexdigest() != digest:
-        raise ModelFileError(f"{path}: the manifest was altered (checksum mismatch).")
+# ---------------------------------------------------------------------- load: container
+def _parse_manifest(path: Path, manifest_bytes: bytes) -> dict:
     try:
         manifest = json.loads(manifest_bytes)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ModelFileError(f"{path}: the manifest is not valid JSON.") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != _MAGIC:
         raise ModelFileError(f"{path}: not a skfam model file.")
     version = manifest.get("format_version")
-    if not isinstance(version, int) or version < 1:
+    if type(version) is not int or version < 1:
         raise ModelFileError(f"{path}: invalid format_version {version!r}.")
     if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{path}: written in model-file format {version}, newer than the format "
             f"{FORMAT_VERSION} this skfam {__version__} reads; upgrade skfam to load it."
         )
-    checksums = manifest.get("checksums", {})
-    if set(checksums) != set(contents):
-        raise ModelFileError(f"{path}: the archive's members do not match its manifest.")
-    for name, data in contents.items():
+    return manifest
+
+
+def _member_table(path: Path, manifest: dict, field: str, kind: type) -> dict:
+    table = manifest.get(field)
+    if not isinstance(table, dict) or not all(type(value) is kind for value in table.values()):
+        raise ModelFileError(f"{path}: the manifest's {field!r} is missing or malformed.")
+    return table
+
+
+def _read_archive(
+    path: Path,
+    archive: zipfile.ZipFile,
+    infos: dict[str, zipfile.ZipInfo],
+    file_size: int,
+    secret: bytes | None,
+) -> tuple[dict, dict[str, bytes]]:
+    """Check the manifest, then every member's declared size, then read them with a cap."""
+    if "manifest.json" not in infos or "manifest.sha256" not in infos:
+        raise ModelFileError(f"{path}: not a skfam model file (no manifest).")
+    odd = sorted(n for n in infos if n not in _HEADER and not _MEMBER.fullmatch(n))
+    if odd:
+        raise ModelFileError(f"{path}: unexpected members {odd}.")
+    manifest_bytes = read_member(archive, infos["manifest.json"], _MANIFEST_CAP)
+    digest = read_member(archive, infos["manifest.sha256"], _TAG_CAP)
+    if not hmac.compare_digest(hashlib.sha256(manifest_bytes).hexdigest().encode(), digest):
+        raise ModelFileError(f"{path}: the manifest was altered (checksum mismatch).")
+    if secret is not None:
+        if "manifest.hmac" not in infos:
+            raise ModelFileError(f"{path}: the file is not signed, and a key was given.")
+        tag = read_member(archive, infos["manifest.hmac"], _TAG_CAP)
+        if not hmac.compare_digest(_tag(secret, manifest_bytes).encode("ascii"), tag):
+            raise ModelFileError(
+                f"{path}: the signature does not match (another key, or an altered file)."
+            )
+    manifest = _parse_manifest(path, manifest_bytes)
+    checksums = _member_table(path, manifest, "checksums", str)
+    members = {n: info for n, info in infos.items() if n not in _HEADER}
+    if set(checksums) != set(members):
+        extra = sorted(set(members) - set(checksums))
+        missing = sorted(set(checksums) - set(members))
+        raise ModelFileError(
+            f"{path}: the archive's members do not match its manifest (not in the manifest: "
+            f"{extra}; missing: {missing})."
+        )
+    if manifest["format_version"] >= 2:
+        sizes = _member_table(path, manifest, "sizes", int)
+        if set(sizes) != set(members):
+            raise ModelFileError(f"{path}: the manifest's sizes do not match its members.")
+        for name, info in members.items():
+            if info.file_size != sizes[name]:
+                raise ModelFileError(
+                    f"{path}: member {name!r} declares {info.file_size} bytes, the manifest "
+                    f"{sizes[name]}."
+                )
+    total = sum(info.file_size for info in members.values())
+    allowed = _SLACK + _RATIO * file_size
+    if total > allowed:
+        raise ModelFileError(
+            f"{path}: its members would inflate to {total} bytes, more than the {allowed} "
+            f"allowed for a file of {file_size} bytes; refused before inflating anything."
+        )
+    contents = {}
+    for name, info in members.items():
+        data = read_member(archive, info, info.file_size)
         if hashlib.sha256(data).hexdigest() != checksums[name]:
             raise ModelFileError(f"{path}: member {name!r} was altered (checksum mismatch).")
+        contents[name] = data
     return manifest, contents
 
 
-def _load_npy(data: bytes, name: str, path: Path) -> np.ndarray:
-    try:
-        return np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as exc:
-        raise ModelFileError(f"{path}: array {name!r} cannot be read safely: {exc}") from exc
+def _read_container(path: Path, secret: bytes | None) -> tuple[dict, dict[str, bytes]]:
+    with open(path, "rb") as handle:
+        file_size = os.fstat(handle.fileno()).st_size
+        try:
+            archive, infos = open_archive(handle)
+            with archive:
+                return _read_archive(path, archive, infos, file_size, secret)
+        except ModelFileError:
+            raise
+        except ZipContentError as exc:
+            raise ModelFileError(f"{path}: {exc}") from exc
+        except ZIP_ERRORS as exc:
+            raise ModelFileError(
+                f"{path}: not a complete skfam model file (truncated, altered or not a model "
+                f"file): {exc!r}"
+            ) from exc
 
 
-def load_model(path: str | os.PathLike) -> Any:
+# ---------------------------------------------------------------------- load: content
+class _Members(dict):
+    """Arrays or blobs handed to a family's restore hook; remembers which ones it read."""
+
+    def __init__(self, items: dict) -> None:
+        super().__init__(items)
+        self.used: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.used.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.used.add(key)
+        return super().get(key, default)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.used.add(key)
+        return super().pop(key, *default)
+
+
+def _split_members(
+    path: Path, contents: dict[str, bytes]
+) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
+    arrays, blobs = {}, {}
+    for member, data in contents.items():
+        try:
+            if member.startswith("arrays/"):
+                check_npy(data, f"array {member!r}")
+                arrays[member[len("arrays/") : -len(".npy")]] = np.load(
+                    io.BytesIO(data), allow_pickle=False
+                )
+            else:
+                if member.endswith((".skops", ".npz")):
+                    check_stored_zip(data, f"member {member!r}")
+                blobs[member[len("blobs/") :]] = data
+        except ZipContentError as exc:
+            raise ModelFileError(f"{path}: {exc}") from exc
+        except ValueError as exc:
+            raise ModelFileError(f"{path}: array {member!r} cannot be read safely: {exc}") from exc
+    return arrays, blobs
+
+
+def _whole(value: Any, what: str, low: int, high: int | None = None) -> int:
+    if type(value) is not int or value < low or (high is not None and value >= high):
+        raise ModelFileError(f"{what} = {value!r} is not a valid value.")
+    return value
+
+
+def _vector(arrays: dict, name: str, kinds: str, length: int | None = None) -> np.ndarray:
+    if name not in arrays:
+        raise ModelFileError(f"array {name!r} is missing.")
+    array = arrays.pop(name)
+    if array.ndim != 1 or array.dtype.kind not in kinds:
+        raise ModelFileError(
+            f"array {name!r} has dtype {array.dtype} and shape {array.shape}; a 1-D array "
+            f"of kind {kinds!r} was expected."
+        )
+    if length is not None and len(array) != length:
+        raise ModelFileError(f"array {name!r} has {len(array)} entries, not {length}.")
+    return array
+
+
+def _restore(path: Path, manifest: dict, cls: type, contents: dict[str, bytes]) -> Any:
+    """Build the fitted estimator from checked members, validating the container's part."""
+    from sklearn.base import is_classifier
+    from sklearn.utils.validation import check_is_fitted
+
+    from ._impute import _STRATEGIES
+    from ._impute_seq import SequenceImputer
+
+    arrays, blobs = _split_members(path, contents)
+    fitted = manifest.get("fitted")
+    params = _decode(manifest.get("params"))
+    if not isinstance(fitted, dict) or not isinstance(params, dict):
+        raise ModelFileError("the manifest's 'fitted' or 'params' is missing or malformed.")
+    estimator = cls(**params)
+    estimator._validate_params()
+    estimator._threads()  # n_jobs as predict will resolve it
+    estimator.random_state_ = _whole(fitted["random_state_"], "random_state_", 0, 2**32)
+    estimator.params_ = _decode(fitted["params_"])
+    if not isinstance(estimator.params_, dict):
+        raise ModelFileError(f"params_ = {estimator.params_!r} is not a dict.")
+    n_features = _whole(fitted["n_features_in_"], "n_features_in_", 1)
+    estimator.n_features_in_ = n_features
+    strategy = fitted["imputer_strategy"]
+    if strategy not in _STRATEGIES or (
+        strategy == "passthrough" and not getattr(cls, "_native_missing", False)
+    ):
+        raise ModelFileError(f"imputer strategy {strategy!r} is not valid for {cls.__name__}.")
+    imputer = estimator._make_imputer(strategy)
+    statistics = _vector(arrays, "imputer.statistics", "f")
+    if statistics.dtype != np.float64 or not np.isfinite(statistics).all():
+        raise ModelFileError("array 'imputer.statistics' is not finite float64.")
+    imputer.statistics_ = statistics
+    imputer.empty_features_ = _vector(arrays, "imputer.empty_features", "b", len(statistics))
+    imputer.n_features_in_ = n_features
+    estimator.imputer_ = imputer
+    if is_classifier(estimator):
+        classes = _vector(arrays, "classes", "biufU")
+        if len(classes) < 2 or not np.array_equal(np.unique(classes), classes):
+            raise ModelFileError("array 'classes' is not a sorted list of 2 or more labels.")
+        estimator.classes_ = classes
+    if "feature_names_in" in arrays:
+        names = _vector(arrays, "feature_names_in", "U", n_features)
+        if len(np.unique(names)) != n_features:
+            raise ModelFileError("array 'feature_names_in' repeats a name.")
+        estimator.feature_names_in_ = names.astype(object)
+    arrays, blobs = _Members(arrays), _Members(blobs)
+    estimator._restore_model_state(_decode(fitted["family"]), arrays, blobs)
+    unused = sorted(set(arrays) - arrays.used) + sorted(set(blobs) - blobs.used)
+    if unused:
+        raise ModelFileError(f"members {unused} are not part of a {cls.__name__} model file.")
+    if isinstance(imputer, SequenceImputer):
+        channels = estimator.n_channels_in_
+        if len(statistics) != channels or estimator.n_timesteps_in_ * channels != n_features:
+            raise ModelFileError(
+                f"{len(statistics)} imputer statistics, {channels} channels and "
+                f"{estimator.n_timesteps_in_} steps do not make {n_features} features."
+            )
+    elif len(statistics) != n_features:
+        raise ModelFileError(f"{len(statistics)} imputer statistics for {n_features} features.")
+    check_is_fitted(estimator)
+    return estimator
+
+
+def load_model(path: str | os.PathLike, *, key: bytes | str | None = None) -> Any:
     """Load an estimator saved with ``save_model``, without unpickling anything.
 
     Parameters
     ----------
     path : str or path-like
         A file written by ``save_model``.
+    key : bytes or str, default=None
+        Require a file signed with this key (``save_model(..., key=key)``); an unsigned
+        file or another key's signature is refused. None loads signed and unsigned files
+        alike, trusting their checksums only.
 
     Returns
     -------
@@ -301,7 +574,8 @@ def load_model(path: str | os.PathLike) -> Any:
     Raises
     ------
     ModelFileError
-        The file is truncated, altered, not a model file, or from a newer format.
+        The file is truncated, altered, crafted, not a model file, from a newer format, or
+        (with ``key``) unsigned or signed with another key. The message names the file.
 
     Warns
     -----
@@ -316,21 +590,25 @@ def load_model(path: str | os.PathLike) -> Any:
     >>> X, y = make_regression(n_samples=100, n_features=4, random_state=0)
     >>> reg = skfam.LightGBMRegressor(variant="fast").fit(X, y)
     >>> path = os.path.join(tempfile.mkdtemp(), "reg.skfam")
-    >>> reg.save_model(path)
-    >>> bool((skfam.load_model(path).predict(X) == reg.predict(X)).all())
+    >>> reg.save_model(path, key="secret")
+    >>> bool((skfam.load_model(path, key="secret").predict(X) == reg.predict(X)).all())
     True
     """
-    from ._registry import all_estimators
+    from ._registry import estimator_class, estimator_names
 
+    secret = _key_bytes(key)
     path = Path(path)
-    manifest, contents = _read_members(path)
-    classes = dict(all_estimators())
+    manifest, contents = _read_container(path, secret)
     name = manifest.get("estimator")
-    if name not in classes:
+    try:
+        cls = estimator_class(name)  # imports only the module of that family
+    except KeyError:
         raise ModelFileError(
-            f"{path}: unknown estimator class {name!r}; known: {sorted(classes)}."
-        )
+            f"{path}: unknown estimator class {name!r}; known: {estimator_names()}."
+        ) from None
     saved = manifest.get("versions", {})
+    if not isinstance(saved, dict):
+        raise ModelFileError(f"{path}: the manifest's 'versions' is malformed.")
     current = _library_versions()
     differ = {k: (v, current.get(k)) for k, v in saved.items() if current.get(k) != v}
     if differ:
@@ -340,32 +618,18 @@ def load_model(path: str | os.PathLike) -> Any:
             ModelVersionWarning,
             stacklevel=2,
         )
-    arrays, blobs = {}, {}
-    for member, data in contents.items():
-        if member.startswith("arrays/") and member.endswith(".npy"):
-            arrays[member[len("arrays/") : -len(".npy")]] = _load_npy(data, member, path)
-        elif member.startswith("blobs/"):
-            blobs[member[len("blobs/") :]] = data
-        else:
-            raise ModelFileError(f"{path}: unexpected member {member!r}.")
     try:
-        fitted = manifest["fitted"]
-        estimator = classes[name](**_decode(manifest["params"]))
-        estimator.random_state_ = int(fitted["random_state_"])
-        estimator.params_ = _decode(fitted["params_"])
-        estimator.n_features_in_ = int(fitted["n_features_in_"])
-        imputer = estimator._make_imputer(fitted["imputer_strategy"])
-        imputer.statistics_ = arrays.pop("imputer.statistics").astype(np.float64)
-        imputer.empty_features_ = arrays.pop("imputer.empty_features").astype(bool)
-        imputer.n_features_in_ = estimator.n_features_in_
-        estimator.imputer_ = imputer
-        if "classes" in arrays:
-            estimator.classes_ = arrays.pop("classes")
-        if "feature_names_in" in arrays:
-            estimator.feature_names_in_ = arrays.pop("feature_names_in").astype(object)
-        estimator._restore_model_state(_decode(fitted["family"]), arrays, blobs)
-    except ModelFileError:
+        return _restore(path, manifest, cls, contents)
+    except FileNotFoundError:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path}: the model file is inconsistent: {exc!r}") from exc
-    return estimator
+    except ModelFileError as exc:
+        if str(exc).startswith(f"{path}:"):
+            raise
+        raise ModelFileError(f"{path}: {exc}") from exc
+    except Exception as exc:
+        # Whatever a library's parser or a family's restore hook raises on crafted or
+        # inconsistent content (KeyError, LightGBMError, SafetensorError, RuntimeError, ...)
+        # is reported as a damaged file, naming it; the original error stays chained.
+        raise ModelFileError(
+            f"{path}: the model file is damaged or inconsistent: {exc!r}"
+        ) from exc

@@ -89,6 +89,8 @@ def _as_values(data: Any, channels: Any, exclude: set) -> np.ndarray:
         raise ValueError(f"data must be a (T, C) array or a DataFrame, got shape {values.shape}.")
     if channels is not None:
         index = [channels] if isinstance(channels, Integral) else list(channels)
+        if not index:
+            raise ValueError("channels must name at least one column.")
         if not all(isinstance(i, Integral) and 0 <= i < values.shape[1] for i in index):
             raise ValueError(
                 f"Unknown channel(s) {channels!r}: with an array, channels are column "
@@ -159,12 +161,24 @@ def _normalize(windows: np.ndarray, starts: np.ndarray, how: str) -> np.ndarray:
             out[lo : lo + len(block), 0] = 0.0
             out[lo : lo + len(block), 1:] = ratio
         else:
-            mean = block.mean(axis=1, keepdims=True)
-            block -= mean
-            std = np.sqrt((block * block).mean(axis=1, keepdims=True))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out[lo : lo + len(block)] = np.where(std > 0, block / std, 0.0 * block)
+            out[lo : lo + len(block)] = _zscore(block)
     return out
+
+
+def _zscore(block: np.ndarray) -> np.ndarray:
+    """Standardise each channel of each window over its observed (non-NaN) steps.
+
+    NaN stays NaN (the estimators impute it); a channel with no observed step stays all
+    NaN. Without NaN this is ``(x - mean) / std`` with numpy's mean and population std.
+    """
+    missing = np.isnan(block)
+    count = (~missing).sum(axis=1, keepdims=True)
+    values = np.where(missing, 0.0, block)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centred = block - values.sum(axis=1, keepdims=True) / count
+        observed = np.where(missing, 0.0, centred)
+        std = np.sqrt((observed * observed).sum(axis=1, keepdims=True) / count)
+        return np.where(std > 0, centred / std, 0.0 * centred)
 
 
 def make_sequences(
@@ -219,7 +233,9 @@ def make_sequences(
         * ``"returns"``: step ``t`` becomes ``x_t / x_{t-1} - 1`` (both inside the window)
           and the first step 0; a zero ``x_{t-1}`` gives 0, NaN stays NaN.
         * ``"zscore"``: each channel of each window minus its mean over the window, divided
-          by its (population) standard deviation; a constant channel gives 0.
+          by its (population) standard deviation; a constant channel gives 0. Both
+          statistics use the window's observed values only: a NaN stays NaN where it was
+          (the estimators impute it) and does not spread to the rest of its window.
     groups : array-like of shape (T,) or column name, default=None
         Group ids (e.g. the symbol); windows never cross a row where the id changes. Rows
         of a group must be contiguous and in time order.
@@ -248,8 +264,8 @@ def make_sequences(
     ------
     ValueError
         ``L < 1`` or longer than the series, ``horizon < 1``, ``step < 1``, an unknown or
-        non-numeric channel, a target or groups of the wrong length, an unknown
-        normalisation, or time going backwards within a group.
+        non-numeric channel, an empty ``channels``, a target or groups of the wrong length,
+        an unknown normalisation, or time going backwards within a group.
 
     Examples
     --------

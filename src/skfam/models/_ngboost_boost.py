@@ -2,10 +2,14 @@
 
 Each stage fits one ``DecisionTreeRegressor`` per distribution parameter to the natural
 gradient of the log score (on a row minibatch and a column sample), finds the stage's
-scaling by a line search (start at 1, halve until the loss on the batch decreases and the
-mean step norm is at most ``_MAX_STEP_NORM``) and moves the parameters by
-``learning_rate * scaling * tree outputs``. Early stopping watches the loss on the internal
-validation split and keeps the stages up to the best one.
+scaling by the line search of the reference implementation (``ngboost`` 0.5:
+:func:`_line_search`) and moves the parameters by ``learning_rate * scaling * tree outputs``.
+Boosting stops early when a stage's tree outputs are negligible (mean norm below
+``_TOL``, as in the reference) or, with a validation split, when the validation loss has
+not improved for ``patience`` stages (the stages up to the best one are kept).
+
+The loop works in the units it is given: the regressor passes a standardised target, so
+the tolerances below are relative to the target's spread.
 """
 
 from __future__ import annotations
@@ -18,11 +22,15 @@ from sklearn.tree import DecisionTreeRegressor
 
 __all__ = ["BoostResult", "boost", "predict_params"]
 
-# The line search halves the scaling at most this many times (1 -> 2**-20).
-_MAX_HALVINGS = 20
-# Largest weighted mean (over rows) Euclidean norm of one stage's scaled step, as in NGBoost.
-_MAX_STEP_NORM = 5.0
-# A scaled step smaller than this (mean norm) is accepted even without a loss decrease.
+# The line search doubles the scaling from 1 while the batch loss does not increase, up to
+# this value (the reference stops doubling past 256, so scalings are at most 512).
+_MAX_SCALE_UP = 256.0
+# Then it halves the scaling until the loss decreases or the step is below _TOL; for a
+# finite step this ends long before this bound (512 * 2**-60 * norm < _TOL), which only
+# guards against a non-finite step.
+_MAX_HALVINGS = 60
+# A scaled step whose mean norm is below this is accepted without a loss decrease, and a
+# stage whose tree outputs have a mean norm below this ends the boosting (reference: tol).
 _TOL = 1e-4
 
 
@@ -46,14 +54,25 @@ def _weighted_mean(values: np.ndarray, weight: np.ndarray) -> float:
 def _line_search(
     dist: Any, theta: np.ndarray, step: np.ndarray, y: np.ndarray, weight: np.ndarray
 ) -> float:
-    """Return the stage scaling: 1, halved until the loss decreases and the step is capped."""
+    """Return the stage scaling, as the reference ``NGBoost.line_search`` finds it.
+
+    Start at 1 and double while the weighted batch loss of ``theta - scaling * step`` is
+    finite and not above the loss at ``theta`` (at most up to 512); then halve until the
+    loss is below it or the scaled step's mean row norm is below ``_TOL``.
+    """
     loss_init = _weighted_mean(dist.nll(theta, y), weight)
     scale = 1.0
+    while scale <= _MAX_SCALE_UP:
+        loss = _weighted_mean(dist.nll(theta - scale * step, y), weight)
+        if not np.isfinite(loss) or loss > loss_init:
+            break
+        scale *= 2.0
     for _ in range(_MAX_HALVINGS):
         scaled = scale * step
-        norm = _weighted_mean(np.linalg.norm(scaled, axis=1), weight)
+        if _weighted_mean(np.linalg.norm(scaled, axis=1), weight) < _TOL:
+            return scale
         loss = _weighted_mean(dist.nll(theta - scaled, y), weight)
-        if np.isfinite(loss) and (loss < loss_init or norm < _TOL) and norm <= _MAX_STEP_NORM:
+        if np.isfinite(loss) and loss < loss_init:
             return scale
         scale *= 0.5
     return scale
@@ -71,7 +90,6 @@ def boost(
     minibatch_frac: float,
     col_sample: float,
     subsample_seed: int,
-    tree_seeds: list[int],
     valid: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     patience: int | None = None,
     threshold: float = 0.0,
@@ -89,13 +107,12 @@ def boost(
     learning_rate : float
         Shrinkage of each stage.
     tree_params : dict
-        Constructor arguments of every ``DecisionTreeRegressor``.
+        Constructor arguments of every ``DecisionTreeRegressor`` (its ``random_state``
+        included).
     minibatch_frac, col_sample : float
         Shares of rows and columns each stage draws (without replacement; 1.0 uses all).
     subsample_seed : int
         Seed of the row and column draws.
-    tree_seeds : list of int
-        ``random_state`` of the trees of stage ``i`` (tie breaking between features).
     valid : (X, y, weight), default=None
         The validation split for early stopping.
     patience : int, default=None
@@ -120,28 +137,30 @@ def boost(
         grad = dist.natural_gradient(theta[rows], y[rows])
         trees, fitted = [], []
         for j in range(grad.shape[1]):
-            tree = DecisionTreeRegressor(**tree_params, random_state=tree_seeds[stage])
+            tree = DecisionTreeRegressor(**tree_params)
             tree.fit(X_batch, grad[:, j], sample_weight=weight[rows])
             trees.append(tree)
             fitted.append(tree.predict(X_batch))
-        scale = _line_search(dist, theta[rows], np.column_stack(fitted), y[rows], weight[rows])
+        fitted = np.column_stack(fitted)
+        scale = _line_search(dist, theta[rows], fitted, y[rows], weight[rows])
         result.trees.append(trees)
         result.columns.append(cols)
         result.scalings.append(scale)
         theta = theta - learning_rate * scale * _stage_outputs(trees, X[:, cols])
         result.train_loss.append(_weighted_mean(dist.nll(theta, y), weight))
-        if valid is None:
-            continue
-        Xv, yv, wv = valid
-        theta_valid = theta_valid - learning_rate * scale * _stage_outputs(trees, Xv[:, cols])
-        loss = _weighted_mean(dist.nll(theta_valid, yv), wv)
-        result.valid_loss.append(loss)
-        if loss < best_loss - threshold:
-            best_loss, best_stage, since_best = loss, stage + 1, 0
-        else:
-            since_best += 1
-            if patience is not None and since_best >= patience:
-                break
+        if valid is not None:
+            Xv, yv, wv = valid
+            theta_valid = theta_valid - learning_rate * scale * _stage_outputs(trees, Xv[:, cols])
+            loss = _weighted_mean(dist.nll(theta_valid, yv), wv)
+            result.valid_loss.append(loss)
+            if loss < best_loss - threshold:
+                best_loss, best_stage, since_best = loss, stage + 1, 0
+            else:
+                since_best += 1
+                if patience is not None and since_best >= patience:
+                    break
+        if _weighted_mean(np.linalg.norm(fitted, axis=1), weight[rows]) < _TOL:
+            break
     result.n_stages = best_stage if valid is not None and best_stage > 0 else len(result.trees)
     return result
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from sklearn import config_context
-from sklearn.base import ClassifierMixin, RegressorMixin, clone, is_classifier
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context, clone, is_classifier
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
@@ -37,7 +37,7 @@ from .._seeds import derive_seed
 from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
 from ..model_file import dump_sklearn, load_sklearn
 
-__all__ = ["BUILTIN_MEMBERS", "EnsembleClassifier", "EnsembleRegressor"]
+__all__ = ["BUILTIN_MEMBERS", "FINAL_ESTIMATORS", "EnsembleClassifier", "EnsembleRegressor"]
 
 #: Member names that are scikit-learn models (any other name must be a skfam family key).
 BUILTIN_MEMBERS = ("hist_gradient_boosting", "random_forest", "linear")
@@ -73,8 +73,8 @@ _TRUSTED = [
     "sklearn.pipeline.Pipeline",
 ]
 
-# Regularisation grid of the regression final estimator (RidgeCV, efficient leave-one-out).
-_FINAL_ALPHAS = tuple(np.logspace(-3, 3, 13))
+#: Keys of ``final_params``: the final estimator of each task.
+FINAL_ESTIMATORS = {"regression": "ridge_cv", "classification": "logistic_regression"}
 
 _DOC_PARAMETERS = (
     """
@@ -92,8 +92,17 @@ _DOC_PARAMETERS = (
     member_params : dict of str to dict, default=None
         Constructor arguments per member name, e.g.
         ``{"random_forest": {"n_estimators": 500}, "lightgbm": {"variant": "small_data"}}``.
-        Entries of names that are not members are ignored. Seeds (``random_state``) and
-        threads (``n_jobs``) are set by the ensemble.
+        A dict passed replaces the SST's whole dict. Entries of valid member names that are
+        not members are ignored; any other name is an error. Seeds (``random_state``) and
+        threads (``n_jobs``) are set by the ensemble. The members' parameters are validated
+        at fit (InvalidParameterError), as scikit-learn's stacking does.
+    final_params : dict of str to dict, default=None
+        Constructor arguments of the final estimator: ``"ridge_cv"`` (``RidgeCV`` of
+        regression, e.g. ``{"alphas": [0.1, 1.0, 10.0]}``) and ``"logistic_regression"``
+        (``LogisticRegression`` of classification, e.g. ``{"max_iter": 1000}``); the entry of
+        the other task is ignored, a missing one gives scikit-learn's defaults. A dict passed
+        replaces the SST's whole dict. SST: alphas 10**-3 .. 10**3, half a decade apart;
+        ``max_iter`` 1000.
     cv : int or cross-validation splitter, default=None
         Inner folds for the out-of-fold predictions: an int k gives a shuffled ``KFold``
         (``StratifiedKFold`` for classifiers) of k folds, reduced to the rows (or the
@@ -155,6 +164,7 @@ class _EnsembleBase(SkfamEstimator):
         **SkfamEstimator._parameter_constraints,
         "members": [list, tuple, None],
         "member_params": [dict, None],
+        "final_params": [dict, None],
         "cv": [Interval(Integral, 2, None, closed="left"), "cv_object", None],
     }
 
@@ -163,6 +173,7 @@ class _EnsembleBase(SkfamEstimator):
         *,
         members: Sequence[str] | None = None,
         member_params: dict[str, dict[str, Any]] | None = None,
+        final_params: dict[str, dict[str, Any]] | None = None,
         cv: int | Any | None = None,
         variant: str | None = None,
         random_state: int | np.random.RandomState | None = None,
@@ -170,6 +181,7 @@ class _EnsembleBase(SkfamEstimator):
     ):
         self.members = members
         self.member_params = member_params
+        self.final_params = final_params
         self.cv = cv
         self.variant = variant
         self.random_state = random_state
@@ -199,6 +211,12 @@ class _EnsembleBase(SkfamEstimator):
             raise ValueError(f"members must be unique, got {list(names)}.")
         known = {key for key in families() if key != self._family}
         task = "classification" if is_classifier(self) else "regression"
+        unknown = sorted(set(extra) - set(BUILTIN_MEMBERS) - known)
+        if unknown:
+            raise ValueError(
+                f"member_params has entries for unknown member(s) {unknown}; use "
+                f"{list(BUILTIN_MEMBERS)} or skfam family keys: {sorted(known)}."
+            )
         built = []
         for i, name in enumerate(names):
             seed = derive_seed(self.random_state_, "members", index=i)
@@ -260,6 +278,28 @@ class _EnsembleBase(SkfamEstimator):
         return np.hstack([self._member_outputs(m, X) for _, m in self.members_])
 
     # ------------------------------------------------------------------ fit / predict
+    # The members are built from user-given settings: let each one validate its parameters
+    # when it is fitted, as scikit-learn's StackingRegressor does (the base skips that).
+    _fit = _fit_context(prefer_skip_nested_validation=False)(SkfamEstimator._fit.__wrapped__)
+
+    def _final_estimator(self) -> Any:
+        """Return the unfitted final estimator of this task, with its ``final_params``."""
+        settings = self.params_["final_params"]
+        task = "classification" if is_classifier(self) else "regression"
+        unknown = sorted(set(settings) - set(FINAL_ESTIMATORS.values()))
+        if unknown:
+            raise ValueError(
+                f"final_params has unknown entries {unknown}; use "
+                f"{sorted(FINAL_ESTIMATORS.values())}."
+            )
+        params = settings.get(FINAL_ESTIMATORS[task]) or {}
+        if not isinstance(params, dict):
+            raise ValueError(
+                f"final_params[{FINAL_ESTIMATORS[task]!r}] must be a dict of constructor "
+                f"arguments, got {params!r}."
+            )
+        return LogisticRegression(**params) if task == "classification" else RidgeCV(**params)
+
     def _fit_model(
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
     ) -> None:
@@ -272,6 +312,7 @@ class _EnsembleBase(SkfamEstimator):
         weight = None if np.all(sample_weight == 1.0) else sample_weight
         members = self._build_members(self._threads())
         folds = self._folds(y)
+        final = self._final_estimator()
         blocks = []
         for _, member in members:
             out = None
@@ -288,11 +329,6 @@ class _EnsembleBase(SkfamEstimator):
                     "the given cv leaves rows without an out-of-fold prediction."
                 )
             blocks.append(out)
-        final = (
-            LogisticRegression(max_iter=1000)
-            if is_classifier(self)
-            else RidgeCV(alphas=_FINAL_ALPHAS)
-        )
         with config_context(transform_output="default"):
             self.final_estimator_ = final.fit(np.hstack(blocks), y, sample_weight=weight)
         self.members_ = [(name, _fit_member(member, X, y, weight)) for name, member in members]

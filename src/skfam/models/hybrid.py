@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -16,14 +16,15 @@ from .._impute_seq import HybridImputer
 from .._sequence import (
     CPU_KERNELS,
     channel_scaling,
-    cpu_kernels,
+    check_scales,
     dump_arrays,
-    estimator_kernels,
     load_arrays,
+    lstm_kernels,
     poor_generic_score,
 )
 from .._torch import TorchEstimator
 from ..base import SkfamClassifierMixin, SkfamRegressorMixin
+from ..model_file import ModelFileError, _whole
 from ..nn.hybrid import ENCODERS, HybridModule
 
 __all__ = ["HybridClassifier", "HybridRegressor"]
@@ -52,13 +53,16 @@ _DOC_PARAMETERS = """
         The sequence encoder.
     hidden_size : int, default=None
         Width of the encoder: LSTM hidden units, CNN channels per layer or transformer
-        ``d_model`` (feed-forward width ``2 * hidden_size``).
+        ``d_model``.
     num_layers : int, default=None
         Layers of the encoder.
     kernel_size : int, default=None
         Convolution width (``encoder="cnn1d"`` only).
     n_heads : int, default=None
         Attention heads (``encoder="transformer"`` only; must divide ``hidden_size``).
+    feedforward_factor : int, default=None
+        Width of each transformer layer's feed-forward block, as a multiple of
+        ``hidden_size`` (``encoder="transformer"`` only).
     head_sizes : sequence of int, default=None
         Hidden widths of the MLP head on ``[features | embedding]``.
     dropout : float, default=None
@@ -135,6 +139,7 @@ class _HybridBase(TorchEstimator):
         "num_layers": [Interval(Integral, 1, None, closed="left"), None],
         "kernel_size": [Interval(Integral, 1, None, closed="left"), None],
         "n_heads": [Interval(Integral, 1, None, closed="left"), None],
+        "feedforward_factor": [Interval(Integral, 1, None, closed="left"), None],
         "head_sizes": [list, tuple, None],
         "dropout": [Interval(Real, 0, 1, closed="left"), None],
         "impute_forward_fill": ["boolean", None],
@@ -150,6 +155,7 @@ class _HybridBase(TorchEstimator):
         num_layers: int | None = None,
         kernel_size: int | None = None,
         n_heads: int | None = None,
+        feedforward_factor: int | None = None,
         head_sizes: Sequence[int] | None = None,
         dropout: float | None = None,
         cpu_kernels: str | None = None,
@@ -171,6 +177,7 @@ class _HybridBase(TorchEstimator):
         self.num_layers = num_layers
         self.kernel_size = kernel_size
         self.n_heads = n_heads
+        self.feedforward_factor = feedforward_factor
         self.head_sizes = head_sizes
         self.dropout = dropout
         self.cpu_kernels = cpu_kernels
@@ -245,7 +252,9 @@ class _HybridBase(TorchEstimator):
         return out
 
     def _kernels(self) -> AbstractContextManager[None]:
-        return cpu_kernels(estimator_kernels(self))
+        if self.params_["encoder"] != "lstm":
+            return nullcontext()
+        return lstm_kernels(self)
 
     def _module_kwargs(self, n_in: int, n_out: int) -> dict[str, Any]:
         p = self.params_
@@ -277,7 +286,7 @@ class _HybridBase(TorchEstimator):
                 "d_model": size,
                 "n_heads": int(p["n_heads"]),
                 "num_layers": layers,
-                "dim_feedforward": 2 * size,
+                "dim_feedforward": int(p["feedforward_factor"]) * size,
                 "dropout": dropout,
             }
         length, channels = self.sequence_shape_
@@ -304,7 +313,17 @@ class _HybridBase(TorchEstimator):
         }
 
     def _restore_input_state(self, blobs: dict[str, bytes]) -> None:
-        arrays = load_arrays(blobs["hybrid_scaling.npz"])
+        features, channels = self.n_tabular_features_, self.sequence_shape_[1]
+        arrays = load_arrays(
+            blobs["hybrid_scaling.npz"],
+            {
+                "feature_mean": features,
+                "feature_scale": features,
+                "channel_mean": channels,
+                "channel_scale": channels,
+            },
+        )
+        check_scales(feature_scale=arrays["feature_scale"], channel_scale=arrays["channel_scale"])
         self.feature_mean_ = arrays["feature_mean"]
         self.feature_scale_ = arrays["feature_scale"]
         self.channel_mean_ = arrays["channel_mean"]
@@ -321,9 +340,35 @@ class _HybridBase(TorchEstimator):
     def _restore_model_state(
         self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
     ) -> None:
-        self.sequence_shape_ = tuple(int(v) for v in meta["sequence_shape"])
-        self.n_tabular_features_ = int(meta["n_tabular_features"])
+        shape = meta["sequence_shape"]
+        if not isinstance(shape, list) or len(shape) != 2:
+            raise ModelFileError(f"sequence_shape = {shape!r} is not [L, C].")
+        length = _whole(shape[0], "sequence_shape[0]", 1)
+        channels = _whole(shape[1], "sequence_shape[1]", 1)
+        features = _whole(meta["n_tabular_features"], "n_tabular_features", 0)
+        if features + length * channels != self.n_features_in_:
+            raise ModelFileError(
+                f"{features} features and a {length} x {channels} sequence are not the "
+                f"{self.n_features_in_} features of the file."
+            )
+        imputer = self.imputer_  # built from params_["sequence_shape"] by the loader
+        if (imputer.n_tabular, tuple(imputer.sequence_shape)) != (features, (length, channels)):
+            raise ModelFileError(
+                f"the sequence_shape in params_ ({tuple(imputer.sequence_shape)}) is not the "
+                f"fitted one ({length}, {channels})."
+            )
+        self.sequence_shape_ = (length, channels)
+        self.n_tabular_features_ = features
         super()._restore_model_state(meta, arrays, blobs)
+
+    def _module_layout(self) -> dict[str, int]:
+        length, channels = self.sequence_shape_
+        return {
+            "n_features": self.n_tabular_features_,
+            "seq_len": length,
+            "n_channels": channels,
+            "n_out": self._n_outputs(),
+        }
 
 
 @fill_doc(parameters=_DOC_PARAMETERS)

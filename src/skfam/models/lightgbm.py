@@ -10,10 +10,13 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._booster_checks import check_lightgbm_text
 from .._docs import FITTED_ATTRIBUTES, fill_doc
+from .._limits import ANY_FINITE, FLOAT32_LABELS, ValueLimit
 from .._seeds import derive_seed
 from .._threads import active_threads
 from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
+from ..model_file import ModelFileError
 
 __all__ = ["LightGBMClassifier", "LightGBMRegressor"]
 
@@ -95,6 +98,11 @@ class _LightGBMBase(SkfamEstimator):
     """Shared parameters and algorithm of the LightGBM estimators."""
 
     _family: ClassVar[str] = "lightgbm"
+    # the library handles NaN itself; see imputation.native_missing in configs/defaults.yaml
+    _native_missing: ClassVar[bool] = True
+    # LightGBM bins features in float64 and keeps labels in float32 (see skfam._limits).
+    _input_limit: ClassVar[ValueLimit] = ANY_FINITE
+    _target_limit: ClassVar[ValueLimit] = FLOAT32_LABELS
     _parameter_constraints: ClassVar[dict[str, list]] = {
         **SkfamEstimator._parameter_constraints,
         "n_estimators": [Interval(Integral, 1, None, closed="left"), None],
@@ -253,9 +261,44 @@ class _LightGBMBase(SkfamEstimator):
     def _restore_model_state(
         self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
     ) -> None:
-        self.booster_ = lgb.Booster(model_str=blobs["booster.txt"].decode("utf-8"))
-        self.best_iteration_ = int(meta["best_iteration"])
-        self.n_iter_ = int(meta["n_iter"])
+        if set(blobs) != {"booster.txt"} or arrays:
+            raise ModelFileError(
+                f"expected only the member booster.txt, got {sorted(blobs)} and arrays "
+                f"{sorted(arrays)}."
+            )
+        self.booster_, n_iter = self._load_booster(blobs["booster.txt"], "booster.txt")
+        self.best_iteration_ = _iteration(meta.get("best_iteration"), n_iter)
+        self.n_iter_ = _iteration(meta.get("n_iter"), n_iter)
+        if self.n_iter_ != n_iter:
+            raise ModelFileError(f"n_iter={self.n_iter_}, but booster.txt has {n_iter} rounds.")
+
+    def _load_booster(self, data: bytes, where: str) -> tuple[lgb.Booster, int]:
+        """Check a stored model text (see ``skfam._booster_checks``), then load it.
+
+        Returns the booster and its boosting rounds.
+        """
+        n_classes = len(self.classes_) if hasattr(self, "classes_") else None
+        objective = self._objective(n_classes)["objective"]
+        line = {"binary": "binary sigmoid:1", "multiclass": f"multiclass num_class:{n_classes}"}
+        try:
+            text = data.decode("ascii")
+        except UnicodeDecodeError:
+            raise ModelFileError(f"{where}: not a LightGBM model text (not ASCII).") from None
+        n_iter = check_lightgbm_text(
+            text,
+            n_features=self.n_features_in_,
+            n_classes=n_classes if objective == "multiclass" else 1,
+            objective=line.get(objective, objective),
+            where=where,
+        )
+        return lgb.Booster(model_str=text), n_iter
+
+
+def _iteration(value: Any, n_iter: int) -> int:
+    """Return a stored iteration count in [0, n_iter], or raise ModelFileError."""
+    if type(value) is not int or not 0 <= value <= n_iter:
+        raise ModelFileError(f"iteration count {value!r} does not fit the booster's {n_iter}.")
+    return value
 
 
 def _booster_outputs_finite(booster: lgb.Booster, with_valid: bool) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -15,6 +16,7 @@ from .._sequence import (
     DOC_COMMON_PARAMETERS,
     DOC_INPUT,
     _SequenceBase,
+    lstm_kernels,
     poor_generic_score,
 )
 from ..base import SkfamClassifierMixin, SkfamRegressorMixin
@@ -96,6 +98,9 @@ class _LSTMBase(_SequenceBase):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+
+    def _kernels(self) -> AbstractContextManager[None]:
+        return lstm_kernels(self)
 
     def _module_kwargs(self, n_in: int, n_out: int) -> dict[str, Any]:
         p = self.params_

@@ -34,7 +34,8 @@ _DOC_PARAMETERS = """
     dropout : float, default=None
         Dropout probability after each hidden layer.
     batch_norm : bool, default=None
-        Batch normalisation after each hidden linear layer.
+        Batch normalisation after each hidden linear layer
+        (:class:`~skfam.nn.mlp.ColumnBatchNorm`: the same model for any ``n_jobs``).
     learning_rate : float, default=None
         AdamW learning rate.
     weight_decay : float, default=None

@@ -1,9 +1,10 @@
 """The ``ngboost`` family: natural gradient boosting for probabilistic prediction.
 
 NGBoost (Duan et al., 2019) is implemented in skfam itself (``_ngboost_dists``,
-``_ngboost_boost``) on scikit-learn regression trees: the ``ngboost`` package pins
-scikit-learn below 1.7, which skfam cannot follow. The regressor predicts a Normal
-distribution per row, the classifier a categorical one.
+``_ngboost_boost``) on scikit-learn regression trees, following the reference ``ngboost``
+package (0.5), which the tests use as an oracle; skfam adds derived seeds, sample weights
+in the initial fit, its early stopping, a standardised target and checked model files.
+The regressor predicts a Normal distribution per row, the classifier a categorical one.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._docs import FITTED_ATTRIBUTES, fill_doc
+from .._limits import FLOAT32_FEATURES, ValueLimit
 from .._seeds import derive_seed
 from .._threads import thread_limit
 from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
-from ..model_file import dump_sklearn, load_sklearn
+from ..model_file import ModelFileError, dump_sklearn, load_sklearn
 from ._ngboost_boost import boost, predict_params
 from ._ngboost_dists import Categorical, Normal
+from ._tree_check import check_regression_tree
 
 __all__ = ["NGBoostClassifier", "NGBoostRegressor"]
 
@@ -31,6 +34,35 @@ _TREE_TYPES = [
     "sklearn.tree._classes.DecisionTreeRegressor",
     "sklearn.tree._tree.Tree",
 ]
+
+# The trees' random_state. Every split considers all features, so it only orders the
+# features a tree tries, which decides exact ties between splits (as in nodes of a few
+# rows). It is fixed, as the reference's one base learner's, so random_state changes a fit
+# only through what it draws: rows, columns and the validation split.
+_TREE_RANDOM_STATE = 0
+
+# A spread below this share of |mean| is rounding noise of a constant target.
+_CONSTANT_SPREAD = 16 * np.finfo(np.float64).eps
+
+
+def _standardisation(y: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
+    """Return the weighted mean and standard deviation the regressor standardises ``y`` by.
+
+    A target whose spread is at the level of float64 rounding is constant; its unit is
+    then ``|mean|`` (1 for an all-zero target), so the fit stays the same at any scale.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+        mean = float(np.average(y, weights=weight))
+        std = float(np.sqrt(np.average((y - mean) ** 2, weights=weight)))
+    if not (np.isfinite(mean) and np.isfinite(std)):
+        raise ValueError(
+            "NGBoostRegressor: the weighted mean or spread of y overflows float64; rescale "
+            "y or sample_weight."
+        )
+    if std > _CONSTANT_SPREAD * abs(mean):
+        return mean, std
+    return mean, abs(mean) if mean != 0 else 1.0
+
 
 _DOC_PARAMETERS = (
     """
@@ -64,15 +96,18 @@ _DOC_PARAMETERS = (
     variant : str, default=None
         A named variant of ``configs/models/ngboost.yaml`` (e.g. "fast").
     random_state : int, RandomState instance or None, default=None
-        Seed of the row/column draws (stream "subsample"), the trees (stream "model") and
-        the validation split; None takes ``base_seed`` from the SST.
+        Seed of the row/column draws (stream "subsample") and the validation split; None
+        takes ``base_seed`` from the SST. The trees' feature order (it decides exact ties
+        between splits) is fixed, so without subsampling or early stopping the seed
+        changes nothing.
     n_jobs : int, default=None
         Threads for fit and predict (BLAS); None takes the SST's ``n_jobs``.
 
     Attributes
     ----------
     init_params_ : ndarray of shape (n_params,)
-        The starting parameters (the marginal fit).
+        The starting parameters (the marginal fit), in the units the boosting runs in
+        (the regressor's: the standardised target).
     trees_ : list of list of DecisionTreeRegressor
         For each kept stage, one tree per distribution parameter.
     columns_ : ndarray of int, shape (n_stages, n_columns)
@@ -90,6 +125,8 @@ class _NGBoostBase(SkfamEstimator):
     """Shared parameters, fitting and model files of the NGBoost estimators."""
 
     _family: ClassVar[str] = "ngboost"
+    # Its scikit-learn trees store features in float32 (see skfam._limits).
+    _input_limit: ClassVar[ValueLimit] = FLOAT32_FEATURES
     _parameter_constraints: ClassVar[dict[str, list]] = {
         **SkfamEstimator._parameter_constraints,
         "n_estimators": [Interval(Integral, 1, None, closed="left"), None],
@@ -147,6 +184,9 @@ class _NGBoostBase(SkfamEstimator):
             train_idx, valid_idx = split
             valid = (X[valid_idx], y[valid_idx], sample_weight[valid_idx])
             X, y, sample_weight = X[train_idx], y[train_idx], sample_weight[train_idx]
+        y = self._fit_target_units(y, sample_weight)
+        if valid is not None:
+            valid = (valid[0], self._target_units(valid[1]), valid[2])
         result = boost(
             self._distribution(),
             X,
@@ -158,13 +198,11 @@ class _NGBoostBase(SkfamEstimator):
                 "max_depth": p["max_depth"],
                 "min_samples_leaf": p["min_samples_leaf"],
                 "criterion": "squared_error",
+                "random_state": _TREE_RANDOM_STATE,
             },
             minibatch_frac=p["minibatch_frac"],
             col_sample=p["col_sample"],
             subsample_seed=derive_seed(self.random_state_, "subsample"),
-            tree_seeds=[
-                derive_seed(self.random_state_, "model", index=i) for i in range(p["n_estimators"])
-            ],
             valid=valid,
             patience=p["early_stopping_rounds"] if split is not None else None,
             threshold=float(stopping["threshold"]),
@@ -179,7 +217,16 @@ class _NGBoostBase(SkfamEstimator):
         self.validation_loss_ = np.array(result.valid_loss)
         return None
 
+    def _fit_target_units(self, y: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
+        """Return ``y`` in the units the boosting runs in (a subclass may set them here)."""
+        return y
+
+    def _target_units(self, y: np.ndarray) -> np.ndarray:
+        """Return ``y`` in the units fixed by ``_fit_target_units``."""
+        return y
+
     def _params_of(self, X: np.ndarray) -> np.ndarray:
+        """Return the distribution parameters of ``X``, in the boosting's units."""
         return predict_params(
             self.init_params_,
             self.trees_,
@@ -203,13 +250,51 @@ class _NGBoostBase(SkfamEstimator):
     def _restore_model_state(
         self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
     ) -> None:
-        n_params = int(meta["n_params"])
+        n_params = self._distribution().n_params
+        if meta.get("n_params") != n_params:
+            raise ModelFileError(f"n_params = {meta.get('n_params')!r}, expected {n_params}.")
+        init = np.asarray(arrays["init_params"])
+        columns = np.asarray(arrays["columns"])
+        scalings = np.asarray(arrays["scalings"])
+        if init.shape != (n_params,) or init.dtype != np.float64 or not np.isfinite(init).all():
+            raise ModelFileError(f"init_params is not {n_params} finite float64 numbers.")
+        if (
+            scalings.ndim != 1
+            or scalings.dtype != np.float64
+            or not (np.isfinite(scalings) & (scalings > 0)).all()
+        ):
+            raise ModelFileError("scalings is not a vector of positive, finite float64.")
+        n_stages = len(scalings)
+        if (
+            columns.dtype != np.int64
+            or columns.ndim != 2
+            or columns.shape[0] != n_stages
+            or not 1 <= columns.shape[1] <= self.n_features_in_
+            or ((columns < 0) | (columns >= self.n_features_in_)).any()
+        ):
+            raise ModelFileError(
+                f"columns (shape {columns.shape}) are not {n_stages} rows of column indices "
+                f"in [0, {self.n_features_in_})."
+            )
+        n_iter = meta.get("n_iter")
+        if type(n_iter) is not int or n_iter < n_stages:
+            raise ModelFileError(f"n_iter = {n_iter!r} for {n_stages} stages.")
+        rate = self.params_.get("learning_rate")
+        if not isinstance(rate, Real) or isinstance(rate, bool) or not 0 < rate < np.inf:
+            raise ModelFileError(f"params_['learning_rate'] = {rate!r} is not a positive float.")
         flat = load_sklearn(blobs["trees.skops"], trusted=_TREE_TYPES)
-        self.init_params_ = np.asarray(arrays["init_params"], dtype=np.float64)
-        self.columns_ = np.asarray(arrays["columns"], dtype=np.int64)
-        self.scalings_ = np.asarray(arrays["scalings"], dtype=np.float64)
+        if not isinstance(flat, list) or len(flat) != n_stages * n_params:
+            raise ModelFileError(
+                f"trees.skops holds {len(flat) if isinstance(flat, list) else type(flat)} "
+                f"trees, expected {n_stages} stages x {n_params} parameters."
+            )
+        for i, tree in enumerate(flat):
+            check_regression_tree(tree, columns.shape[1], f"trees.skops, tree {i}")
+        self.init_params_ = init
+        self.columns_ = columns
+        self.scalings_ = scalings
         self.trees_ = [flat[i : i + n_params] for i in range(0, len(flat), n_params)]
-        self.n_iter_ = int(meta["n_iter"])
+        self.n_iter_ = n_iter
 
 
 @fill_doc(parameters=_DOC_PARAMETERS)
@@ -218,8 +303,16 @@ class NGBoostRegressor(RegressorMixin, SkfamRegressorMixin, _NGBoostBase):
 
     The parameters are ``(loc, log scale)``; ``predict`` returns the mean (``loc``),
     :meth:`predict_dist` both parameters and :meth:`predict_interval` central intervals.
+    The boosting runs on the standardised target ``(y - target_mean_) / target_std_``
+    and the Normal is mapped back to the target's units, so the fit does not depend on
+    the target's scale or offset.
 
     %(parameters)s
+    target_mean_ : float
+        Weighted mean of the training target.
+    target_std_ : float
+        Weighted standard deviation of the training target (``|target_mean_|``, or 1, for
+        a constant target).
 
     Examples
     --------
@@ -239,8 +332,43 @@ class NGBoostRegressor(RegressorMixin, SkfamRegressorMixin, _NGBoostBase):
     def _distribution(self) -> Normal:
         return Normal()
 
+    def _fit_target_units(self, y: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
+        self.target_mean_, self.target_std_ = _standardisation(y, sample_weight)
+        return self._target_units(y)
+
+    def _target_units(self, y: np.ndarray) -> np.ndarray:
+        return (y - self.target_mean_) / self.target_std_
+
+    def _loc_scale(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the mean and standard deviation of each row, in the target's units."""
+        theta = self._params_of(X)
+        loc = self.target_mean_ + self.target_std_ * theta[:, 0]
+        return loc, self.target_std_ * Normal.scale(theta)
+
     def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
-        return self._params_of(X)[:, 0]
+        return self._loc_scale(X)[0]
+
+    def _model_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, bytes]]:
+        meta, arrays, blobs = super()._model_state()
+        arrays["target_units"] = np.array([self.target_mean_, self.target_std_])
+        return meta, arrays, blobs
+
+    def _restore_model_state(
+        self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
+    ) -> None:
+        units = np.asarray(arrays.pop("target_units"))
+        if (
+            units.shape != (2,)
+            or units.dtype != np.float64
+            or not np.isfinite(units).all()
+            or not units[1] > 0
+        ):
+            raise ModelFileError(
+                f"target_units must hold a finite mean and a positive, finite standard "
+                f"deviation, got {units!r}."
+            )
+        self.target_mean_, self.target_std_ = float(units[0]), float(units[1])
+        super()._restore_model_state(meta, arrays, blobs)
 
     def predict_dist(self, X: Any) -> dict[str, np.ndarray]:
         """Predict the Normal distribution of each row.
@@ -259,8 +387,8 @@ class NGBoostRegressor(RegressorMixin, SkfamRegressorMixin, _NGBoostBase):
         check_is_fitted(self)
         X = self._validate_predict_input(X)
         with thread_limit(self._threads()):
-            theta = self._params_of(X)
-        return {"loc": theta[:, 0].copy(), "scale": Normal.scale(theta)}
+            loc, scale = self._loc_scale(X)
+        return {"loc": loc, "scale": scale}
 
     def predict_interval(self, X: Any, alpha: float = 0.1) -> np.ndarray:
         """Predict the central ``1 - alpha`` interval of each row's Normal distribution.

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import lightgbm as lgb
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted
@@ -21,8 +20,9 @@ from sklearn.utils.validation import check_is_fitted
 from .._docs import FITTED_ATTRIBUTES, fill_doc
 from .._threads import thread_limit
 from ..base import SkfamRegressorMixin
+from ..model_file import ModelFileError
 from .lightgbm import _DOC_PARAMETERS as _LGB_DOC
-from .lightgbm import _LightGBMBase
+from .lightgbm import _iteration, _LightGBMBase
 
 __all__ = ["QuantileLightGBMRegressor"]
 
@@ -231,9 +231,25 @@ class QuantileLightGBMRegressor(RegressorMixin, SkfamRegressorMixin, _LightGBMBa
     def _restore_model_state(
         self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
     ) -> None:
-        levels = np.asarray(arrays["quantiles"], dtype=np.float64)
-        boosters = [
-            lgb.Booster(model_str=blobs[f"booster_{i}.txt"].decode("utf-8"))
-            for i in range(len(levels))
-        ]
-        self._set_fitted(levels, boosters, [int(b) for b in meta["best_iterations"]])
+        stored = arrays.get("quantiles")
+        if set(arrays) != {"quantiles"} or stored is None or stored.ndim != 1:
+            raise ModelFileError("the quantile levels are missing or not a 1-D array.")
+        try:
+            levels = _check_quantiles(stored.astype(np.float64))
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"the stored quantile levels are invalid: {exc}") from exc
+        if not np.array_equal(levels, stored):
+            raise ModelFileError("the stored quantile levels are not sorted.")
+        names = [f"booster_{i}.txt" for i in range(len(levels))]
+        best = meta.get("best_iterations")
+        if set(blobs) != set(names) or not isinstance(best, list) or len(best) != len(names):
+            raise ModelFileError(
+                f"{len(levels)} quantile levels need the members {names} and as many best "
+                f"iterations; got {sorted(blobs)} and {best!r}."
+            )
+        boosters, rounds = [], []
+        for name, best_iteration in zip(names, best, strict=True):
+            booster, n_iter = self._load_booster(blobs[name], name)
+            boosters.append(booster)
+            rounds.append(_iteration(best_iteration, n_iter))
+        self._set_fitted(levels, boosters, rounds)

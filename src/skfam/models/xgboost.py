@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import re
+import threading
 from numbers import Integral, Real
 from types import ModuleType
 from typing import Any, ClassVar
@@ -17,15 +19,21 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._booster_checks import check_xgboost_json
 from .._docs import FITTED_ATTRIBUTES, fill_doc
+from .._limits import FLOAT32_FEATURES, XGBOOST_LABELS, ValueLimit
 from .._seeds import derive_seed
 from .._sst import load_defaults
 from .._threads import active_threads
 from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
+from ..model_file import ModelFileError
 
 __all__ = ["XGBoostClassifier", "XGBoostRegressor"]
 
 INSTALL_HINT = "pip install 'skfam[xgboost]'"
+
+# Guards the creation of an estimator's per-thread-count predictors (see ``_predictor``).
+_PREDICTOR_LOCK = threading.Lock()
 
 # skfam / XGBoost-sklearn name -> XGBoost core parameter name.
 _CORE_NAMES = {
@@ -154,6 +162,11 @@ class _XGBoostBase(SkfamEstimator):
     """Shared parameters and algorithm of the XGBoost estimators."""
 
     _family: ClassVar[str] = "xgboost"
+    # XGBoost stores features and labels in float32 (see skfam._limits).
+    _input_limit: ClassVar[ValueLimit] = FLOAT32_FEATURES
+    _target_limit: ClassVar[ValueLimit] = XGBOOST_LABELS
+    # the library handles NaN itself; see imputation.native_missing in configs/defaults.yaml
+    _native_missing: ClassVar[bool] = True
     _parameter_constraints: ClassVar[dict[str, list]] = {
         **SkfamEstimator._parameter_constraints,
         "n_estimators": [Interval(Integral, 1, None, closed="left"), None],
@@ -282,16 +295,39 @@ class _XGBoostBase(SkfamEstimator):
             callbacks=callbacks,
             verbose_eval=False,
         )
-        self.booster_ = booster
+        self._set_booster(booster, nthread)
         self.n_iter_ = booster.num_boosted_rounds()
         self.best_iteration_ = booster.best_iteration + 1 if split is not None else self.n_iter_
         return None
 
+    def _set_booster(self, booster: Any, nthread: int) -> None:
+        """Keep ``booster`` (configured for ``nthread`` threads) as the fitted booster."""
+        self.booster_ = booster
+        # Boosters by thread count, each configured once and then only read: XGBoost's
+        # predict is thread-safe, but setting a parameter while another thread predicts
+        # fails ("Check failed: !this->need_configuration_").
+        self._predictors = {nthread: booster}
+
+    def _predictor(self, nthread: int) -> Any:
+        """Return a booster configured for ``nthread`` threads (a copy made once, if needed)."""
+        predictors = self.__dict__.get("_predictors")
+        booster = predictors.get(nthread) if predictors is not None else None
+        if booster is not None:
+            return booster
+        with _PREDICTOR_LOCK:
+            predictors = self.__dict__.setdefault("_predictors", {})
+            if nthread not in predictors:
+                booster = self.booster_.copy()
+                booster.set_param({"nthread": nthread})
+                _configure(booster, self.n_features_in_)
+                predictors[nthread] = booster
+            return predictors[nthread]
+
     def _booster_predict(self, X: np.ndarray) -> np.ndarray:
         xgb = _xgboost()
-        self.booster_.set_param({"nthread": active_threads() or 0})
-        data = xgb.DMatrix(X, nthread=active_threads() or 0)
-        return self.booster_.predict(data, iteration_range=(0, self.best_iteration_))
+        nthread = active_threads() or 0
+        data = xgb.DMatrix(X, nthread=nthread)
+        return self._predictor(nthread).predict(data, iteration_range=(0, self.best_iteration_))
 
     def _model_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, bytes]]:
         meta = {
@@ -305,14 +341,55 @@ class _XGBoostBase(SkfamEstimator):
         self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
     ) -> None:
         xgb = _xgboost()
-        saved = meta["device"]
+        if set(blobs) != {"booster.json"} or arrays:
+            raise ModelFileError(
+                f"expected only the member booster.json, got {sorted(blobs)} and arrays "
+                f"{sorted(arrays)}."
+            )
+        saved = meta.get("device")
+        if not isinstance(saved, str) or not (
+            saved in ("cpu", "cuda") or re.fullmatch(r"cuda:[0-9]{1,4}", saved)
+        ):
+            raise ModelFileError(f"device {saved!r} is not a device skfam writes.")
+        n_classes = len(self.classes_) if hasattr(self, "classes_") else None
+        n_rounds = check_xgboost_json(
+            blobs["booster.json"],
+            n_features=self.n_features_in_,
+            n_classes=n_classes if n_classes is not None and n_classes > 2 else None,
+            objective=self._objective(n_classes)["objective"],
+        )
+        best_iteration, n_iter = _rounds(meta, "best_iteration"), _rounds(meta, "n_iter")
+        if n_iter != n_rounds or not 1 <= best_iteration <= n_iter:
+            raise ModelFileError(
+                f"best_iteration={best_iteration} and n_iter={n_iter} do not fit the "
+                f"booster's {n_rounds} rounds."
+            )
         self.device_ = saved if not saved.startswith("cuda") or _cuda_available() else "cpu"
         booster = xgb.Booster()
         booster.load_model(bytearray(blobs["booster.json"]))
-        booster.set_param({"device": self.device_})
-        self.booster_ = booster
-        self.best_iteration_ = int(meta["best_iteration"])
-        self.n_iter_ = int(meta["n_iter"])
+        nthread = self._threads()
+        booster.set_param({"device": self.device_, "nthread": nthread})
+        _configure(booster, self.n_features_in_)
+        self._set_booster(booster, nthread)
+        self.best_iteration_ = best_iteration
+        self.n_iter_ = n_iter
+
+
+def _configure(booster: Any, n_features: int) -> None:
+    """Let XGBoost configure ``booster`` now, before other threads can use it.
+
+    XGBoost configures a booster lazily, on its first predict after a parameter changed.
+    """
+    xgb = _xgboost()
+    booster.predict(xgb.DMatrix(np.zeros((1, n_features)), nthread=1))
+
+
+def _rounds(meta: dict, key: str) -> int:
+    """Return ``meta[key]``, an int, or raise ModelFileError."""
+    value = meta.get(key)
+    if type(value) is not int:
+        raise ModelFileError(f"{key}={value!r} in the manifest is not an integer.")
+    return value
 
 
 @fill_doc(parameters=_DOC_PARAMETERS)

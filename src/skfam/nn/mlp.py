@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "MLPModule"]
+__all__ = ["ACTIVATIONS", "ColumnBatchNorm", "MLPModule"]
 
 #: Activation name -> module class.
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -19,8 +19,74 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 
+class ColumnBatchNorm(nn.Module):
+    """Batch normalisation of (batch, width) input, written with elementwise operations.
+
+    The function of :class:`torch.nn.BatchNorm1d` (affine, running statistics with
+    momentum 0.1, the same parameters and buffers, so the same ``state_dict``), but its
+    batch statistics and its backward are built from torch's ordinary column reductions,
+    whose order does not depend on the thread count. The native CPU kernel splits its
+    reductions per thread, in the forward and the backward pass, so a fit with it differs
+    between ``n_jobs`` values. In eval mode it computes what the native kernel computes:
+    ``X * a + b`` with ``a = weight / sqrt(running_var + eps)`` and
+    ``b = bias - running_mean * a``, each multiply-add fused, as torch's CPU build does.
+
+    Parameters
+    ----------
+    width : int
+        Features (columns) of the input.
+    eps : float, default=1e-5
+        Added to the variance.
+    momentum : float, default=0.1
+        Weight of the current batch in the running statistics.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfam.nn.mlp import ColumnBatchNorm
+    >>> out = ColumnBatchNorm(3)(torch.tensor([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]]))
+    >>> out.mean(dim=0).abs().max().item() < 1e-6
+    True
+    """
+
+    def __init__(self, width: int, eps: float = 1e-5, momentum: float = 0.1):
+        super().__init__()
+        self.eps = eps
+        self.momentum = momentum
+        self.weight = nn.Parameter(torch.ones(width))
+        self.bias = nn.Parameter(torch.zeros(width))
+        self.register_buffer("running_mean", torch.zeros(width))
+        self.register_buffer("running_var", torch.ones(width))
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Normalise each column with the batch's (training) or running (eval) statistics."""
+        if not self.training:
+            scale = torch.rsqrt(self.running_var + self.eps) * self.weight
+            # The native kernel fuses each multiply-add; the product of two float32 values is
+            # exact in float64, so this gives its results (and a saved model its predictions).
+            wide = scale.double()
+            shift = (self.bias.double() - self.running_mean.double() * wide).to(X.dtype)
+            return (X.double() * wide + shift.double()).to(X.dtype)
+        n = X.shape[0]
+        if n < 2:
+            raise ValueError(
+                f"Batch normalisation needs more than 1 row per batch in training, got {n}."
+            )
+        mean = X.mean(dim=0)
+        centred = X - mean
+        variance = (centred * centred).mean(dim=0)
+        with torch.no_grad():
+            self.running_mean.mul_(1 - self.momentum).add_(mean, alpha=self.momentum)
+            self.running_var.mul_(1 - self.momentum).add_(
+                variance * (n / (n - 1)), alpha=self.momentum
+            )
+            self.num_batches_tracked.add_(1)
+        return centred * torch.rsqrt(variance + self.eps) * self.weight + self.bias
+
+
 class MLPModule(nn.Module):
-    """Stack of ``Linear -> [BatchNorm1d] -> activation -> Dropout`` blocks and a linear head.
+    """Stack of ``Linear -> [batch norm] -> activation -> Dropout`` blocks and a linear head.
 
     Parameters
     ----------
@@ -35,7 +101,8 @@ class MLPModule(nn.Module):
     dropout : float, default=0.0
         Dropout probability after each hidden layer.
     batch_norm : bool, default=False
-        Batch normalisation after each hidden linear layer.
+        Batch normalisation after each hidden linear layer (:class:`ColumnBatchNorm`, the
+        function of :class:`torch.nn.BatchNorm1d` whatever the thread count).
 
     Examples
     --------
@@ -60,7 +127,7 @@ class MLPModule(nn.Module):
         for size in hidden_sizes:
             layers.append(nn.Linear(width, size))
             if batch_norm:
-                layers.append(nn.BatchNorm1d(size))
+                layers.append(ColumnBatchNorm(size))
             layers.append(ACTIVATIONS[activation]())
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
