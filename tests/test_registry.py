@@ -153,6 +153,8 @@ def test_lightgbm_access_fit_and_load_import_no_torch_or_xgboost(tmp_path):
         f"X = np.load({str(tmp_path / 'X.npy')!r})\n"
         f"fitted = skfam.load_model({str(path)!r})\n"
         f"assert (fitted.predict(X) == np.load({str(tmp_path / 'expected.npy')!r})).all()",
+        # The default ensemble (lightgbm member) looks families up by key only.
+        "skfam.EnsembleRegressor(variant='fast').fit(X, X[:, 0])",
         "skfam.MLPRegressor",  # the probe sees torch: a torch family does import it
     ]
     probe = "import sys\nimport numpy as np\nseen = []\n"
@@ -163,4 +165,4 @@ def test_lightgbm_access_fit_and_load_import_no_torch_or_xgboost(tmp_path):
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     seen = ast.literal_eval(result.stdout.strip().splitlines()[-1])
-    assert seen == [[], [], [], [], [], ["skorch", "torch"]]
+    assert seen == [[], [], [], [], [], [], ["skorch", "torch"]]

@@ -201,7 +201,7 @@ class _EnsembleBase(SkfamEstimator):
         return make_pipeline(StandardScaler().set_output(transform="default"), linear)
 
     def _build_members(self, threads: int) -> list[tuple[str, Any]]:
-        from .._registry import families, get_estimator
+        from .._registry import family_keys, get_estimator
 
         names = self.params_["members"]
         extra = self.params_["member_params"]
@@ -209,7 +209,8 @@ class _EnsembleBase(SkfamEstimator):
             raise ValueError(f"members must be a non-empty list of names, got {names!r}.")
         if len(set(names)) != len(names):
             raise ValueError(f"members must be unique, got {list(names)}.")
-        known = {key for key in families() if key != self._family}
+        # Family keys only: importing every family's module would bring torch in.
+        known = {key for key in family_keys() if key != self._family}
         task = "classification" if is_classifier(self) else "regression"
         unknown = sorted(set(extra) - set(BUILTIN_MEMBERS) - known)
         if unknown:
