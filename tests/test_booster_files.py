@@ -1,7 +1,7 @@
 """Crafted boosters in model files: refused with ModelFileError, never a crash.
 
 An attacker edits the booster stored in a model file and recomputes the file's checksums,
-exactly as ``_resign`` below does. LightGBM's model-text parser and XGBoost's predictor
+exactly as ``tests._forge.forge`` does. LightGBM's model-text parser and XGBoost's predictor
 trust what they read: before skfam checked the structure, some of these files aborted the
 interpreter (SIGABRT) inside ``load_model``, loaded and then segfaulted or looped forever in
 ``predict``. So each crafted file is loaded (and predicted with) in a child process: a
@@ -10,7 +10,6 @@ regression shows up as a failed test, not as a dead pytest worker.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import itertools
 import json
@@ -39,6 +38,8 @@ from skfam import (
 from skfam._booster_checks import check_lightgbm_text, check_xgboost_json
 from skfam.model_file import ModelFileError
 
+from ._forge import forge
+
 # Seconds the child process may take to load and predict with every crafted file; a file
 # that makes predict loop forever runs into it.
 _CHILD_TIMEOUT = 120
@@ -50,31 +51,6 @@ def _data(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     y = X[:, 0] + np.sin(2 * X[:, 1]) + 0.3 * rng.normal(size=n)
     X[rng.random(X.shape) < 0.05] = np.nan
     return X, y
-
-
-def _resign(src: Path, dst: Path, member: str, edit: Callable[[bytes], bytes]) -> None:
-    """Write ``src`` to ``dst`` with ``member`` edited and every integrity field recomputed.
-
-    What an attacker without a signing key can do: the manifest's per-member tables
-    ("checksums", and "sizes" where the format has them) and ``manifest.sha256`` are
-    recomputed, so only a structure check of the member itself can refuse the file.
-    """
-    with zipfile.ZipFile(src) as archive:
-        entries = {info.filename: archive.read(info) for info in archive.infolist()}
-    entries[member] = edit(entries[member])
-    manifest = json.loads(entries["manifest.json"])
-    if "checksums" in manifest:
-        manifest["checksums"] = {
-            name: hashlib.sha256(entries[name]).hexdigest() for name in manifest["checksums"]
-        }
-    if "sizes" in manifest:
-        manifest["sizes"] = {name: len(entries[name]) for name in manifest["sizes"]}
-    manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
-    entries["manifest.json"] = manifest_bytes
-    entries["manifest.sha256"] = hashlib.sha256(manifest_bytes).hexdigest().encode("ascii")
-    with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
 
 
 # ---------------------------------------------------------------------- child process
@@ -408,7 +384,7 @@ def crafted_outcomes(tmp_path_factory) -> dict[tuple[str, str], tuple[str, str]]
         model.save_model(original)
         for case, (edit, _) in cases.items():
             paths[group, case] = folder / f"{group}-{case}.skfam"
-            _resign(original, paths[group, case], member, edit)
+            forge(original, paths[group, case], replace={member: edit})
     outcomes = _load_in_child(list(paths.values()))
     return {key: (str(path), outcomes[str(path)]) for key, path in paths.items()}
 
@@ -447,7 +423,7 @@ def test_untouched_and_resigned_files_load_bit_for_bit(make, tmp_path):
     # Re-signing without an edit gives a file that loads: the refusals above come from the
     # edits, not from the re-signing.
     member = next(n for n in zipfile.ZipFile(path).namelist() if n.startswith("blobs/"))
-    _resign(path, resigned, member, lambda data: data)
+    forge(path, resigned, replace={member: lambda data: data})
     for file in (path, resigned):
         loaded = skfam.load_model(file)
         method = "predict_proba" if hasattr(model, "classes_") else "predict"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import io
 import json
 import os
@@ -20,6 +19,8 @@ import pytest
 import skfam
 from skfam import LightGBMClassifier, LightGBMRegressor, MLPClassifier, MLPRegressor
 from skfam.model_file import FORMAT_VERSION, ModelFileError, ModelVersionWarning
+
+from ._forge import forge
 
 
 def _data(classes=False):
@@ -73,9 +74,10 @@ def _npy_bytes(array):
     return buffer.getvalue()
 
 
-def _write_archive(dst, manifest, members, key=None, base=None):
-    """Write ``manifest`` (with its SHA-256 and, given ``key``, its HMAC) and ``members``
-    (a list of (name, bytes), duplicates allowed) to ``dst``, appended to ``base``."""
+def _write_archive(dst, manifest, members, base=None):
+    """Write ``manifest`` (with its SHA-256) and ``members`` (a list of (name, bytes),
+    duplicates allowed) to ``dst``, appended to ``base``: for archives malformed on purpose,
+    which ``forge`` does not write."""
     manifest_bytes = json.dumps(manifest).encode()
     if base is not None:
         shutil.copyfile(base, dst)
@@ -84,31 +86,13 @@ def _write_archive(dst, manifest, members, key=None, base=None):
         with zipfile.ZipFile(dst, "a" if base else "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("manifest.json", manifest_bytes)
             archive.writestr("manifest.sha256", hashlib.sha256(manifest_bytes).hexdigest())
-            if key is not None:
-                tag = hmac.new(key, manifest_bytes, hashlib.sha256).hexdigest()
-                archive.writestr("manifest.hmac", tag)
             for name, data in members:
                 archive.writestr(name, data)
 
 
-def _forge(src, dst, replace=(), drop=(), edit=None, key=None):
-    """Rewrite a model file as an attacker would: members replaced, added or dropped, the
-    manifest edited, and its checksums, sizes and SHA-256 recomputed to match."""
-    with zipfile.ZipFile(src) as archive:
-        manifest = json.loads(archive.read("manifest.json"))
-        members = {n: archive.read(n) for n in archive.namelist() if not n.startswith("manifest.")}
-    members.update(dict(replace))
-    for name in drop:
-        del members[name]
-    manifest["checksums"] = {n: hashlib.sha256(d).hexdigest() for n, d in members.items()}
-    manifest["sizes"] = {n: len(d) for n, d in members.items()}
-    if edit is not None:
-        edit(manifest)
-    _write_archive(dst, manifest, list(members.items()), key=key)
-
-
 def _rewrite(src, dst, change):
-    """Copy the archive ``src`` to ``dst`` with ``change(name, data) -> data`` applied."""
+    """Copy the archive ``src`` to ``dst`` with ``change(name, data) -> data`` applied and
+    nothing recomputed (for files altered by someone who does not fix the checksums)."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
         for name in zin.namelist():
             zout.writestr(name, change(name, zin.read(name)))
@@ -184,26 +168,14 @@ def test_pickled_member_in_a_valid_archive_is_refused(saved, tmp_path):
     buffer = io.BytesIO()
     np.save(buffer, np.array([Exploit()], dtype=object), allow_pickle=True)
     target = tmp_path / "evil.skfam"
-    _forge(path, target, replace={"arrays/imputer.statistics.npy": buffer.getvalue()})
+    forge(path, target, replace={"arrays/imputer.statistics.npy": buffer.getvalue()})
     _refused(target, "never unpickled")
     assert not marker.exists()
 
 
 def test_unknown_estimator_class_is_refused(saved, tmp_path):
     _, path, _ = saved
-    with zipfile.ZipFile(path) as archive:
-        manifest = json.loads(archive.read("manifest.json"))
-    manifest["estimator"] = "os.system"
-    manifest_bytes = json.dumps(manifest).encode()
-
-    def change(name, data):
-        if name == "manifest.json":
-            return manifest_bytes
-        if name == "manifest.sha256":
-            return hashlib.sha256(manifest_bytes).hexdigest().encode()
-        return data
-
-    _rewrite(path, tmp_path / "x.skfam", change)
+    forge(path, tmp_path / "x.skfam", edit_manifest=lambda m: m.update(estimator="os.system"))
     with pytest.raises(ModelFileError, match="unknown estimator class 'os.system'"):
         skfam.load_model(tmp_path / "x.skfam")
 
@@ -245,26 +217,12 @@ def test_altered_manifest_is_detected(saved, tmp_path):
         skfam.load_model(tmp_path / "alt.skfam")
 
 
-def _with_manifest(path, target, edit):
-    with zipfile.ZipFile(path) as archive:
-        manifest = json.loads(archive.read("manifest.json"))
-    edit(manifest)
-    manifest_bytes = json.dumps(manifest).encode()
-
-    def change(name, data):
-        if name == "manifest.json":
-            return manifest_bytes
-        if name == "manifest.sha256":
-            return hashlib.sha256(manifest_bytes).hexdigest().encode()
-        return data
-
-    _rewrite(path, target, change)
-
-
 def test_newer_format_is_refused(saved, tmp_path):
     _, path, _ = saved
-    _with_manifest(
-        path, tmp_path / "new.skfam", lambda m: m.update(format_version=FORMAT_VERSION + 1)
+    forge(
+        path,
+        tmp_path / "new.skfam",
+        edit_manifest=lambda m: m.update(format_version=FORMAT_VERSION + 1),
     )
     with pytest.raises(ModelFileError, match="newer than the format"):
         skfam.load_model(tmp_path / "new.skfam")
@@ -272,7 +230,11 @@ def test_newer_format_is_refused(saved, tmp_path):
 
 def test_library_version_difference_warns(saved, tmp_path):
     model, path, X = saved
-    _with_manifest(path, tmp_path / "old.skfam", lambda m: m["versions"].update(lightgbm="3.0.0"))
+    forge(
+        path,
+        tmp_path / "old.skfam",
+        edit_manifest=lambda m: m["versions"].update(lightgbm="3.0.0"),
+    )
     with pytest.warns(ModelVersionWarning, match=r"lightgbm 3\.0\.0"):
         loaded = skfam.load_model(tmp_path / "old.skfam")
     assert np.array_equal(loaded.predict(X), model.predict(X))
@@ -327,7 +289,7 @@ def test_untrusted_skops_type_is_refused(saved_mlp, tmp_path):
 
     _, path, X = saved_mlp
     payload = skops.io.dumps(Pipeline([("scale", StandardScaler().fit(X[:, :2]))]))
-    _forge(path, tmp_path / "evil.skfam", replace={"blobs/scaler.skops": payload})
+    forge(path, tmp_path / "evil.skfam", replace={"blobs/scaler.skops": payload})
     _refused(tmp_path / "evil.skfam", "untrusted types")
 
 
@@ -470,7 +432,7 @@ def test_npy_header_declaring_a_huge_shape_is_refused_before_allocating(saved, t
     )
     data = buffer.getvalue() + bytes(40)
     target = tmp_path / "huge.skfam"
-    _forge(path, target, replace={"arrays/imputer.statistics.npy": data})
+    forge(path, target, replace={"arrays/imputer.statistics.npy": data})
     _refused(target, r"declares shape \(1000000000000,\)")
 
 
@@ -487,7 +449,7 @@ def test_compressed_member_inside_a_skops_blob_is_refused(saved_mlp, tmp_path):
         for name in inner.namelist():
             out.writestr(name, inner.read(name))
     target = tmp_path / "deflated.skfam"
-    _forge(path, target, replace={"blobs/scaler.skops": buffer.getvalue()})
+    forge(path, target, replace={"blobs/scaler.skops": buffer.getvalue()})
     _refused(target, "compressed or larger")
 
 
@@ -516,14 +478,14 @@ def test_duplicate_member_is_refused(saved, tmp_path):
 )
 def test_odd_member_name_is_refused(saved, tmp_path, name):
     _, path, _ = saved
-    _forge(path, tmp_path / "odd.skfam", replace={name: b"x"})
+    forge(path, tmp_path / "odd.skfam", replace={name: b"x"})
     _refused(tmp_path / "odd.skfam", "unexpected members")
 
 
 def test_forged_file_without_changes_loads(saved, tmp_path):
     """The forging helper itself makes loadable files: refusals below are the edits'."""
     model, path, X = saved
-    _forge(path, tmp_path / "same.skfam")
+    forge(path, tmp_path / "same.skfam")
     assert np.array_equal(skfam.load_model(tmp_path / "same.skfam").predict(X), model.predict(X))
 
 
@@ -542,14 +504,14 @@ def lenient_restore(monkeypatch):
 def test_member_the_family_does_not_read_is_refused(saved, tmp_path, lenient_restore):
     """Listed in a forged manifest with its checksum, but no part of the model."""
     _, path, _ = saved
-    _forge(path, tmp_path / "unused.skfam", replace={"blobs/payload.bin": b"\x00" * 10})
+    forge(path, tmp_path / "unused.skfam", replace={"blobs/payload.bin": b"\x00" * 10})
     _refused(tmp_path / "unused.skfam", r"\['payload.bin'\] are not part of")
 
 
 def test_regressor_file_with_classes_is_refused(saved, tmp_path, lenient_restore):
     _, path, _ = saved
     classes = _npy_bytes(np.array(["a", "b"]))
-    _forge(path, tmp_path / "cls.skfam", replace={"arrays/classes.npy": classes})
+    forge(path, tmp_path / "cls.skfam", replace={"arrays/classes.npy": classes})
     _refused(tmp_path / "cls.skfam", r"\['classes'\] are not part of")
 
 
@@ -573,7 +535,7 @@ def test_inconsistent_fitted_array_is_refused(saved, tmp_path, member, array, ma
     """Each was loaded silently (lengths, dtypes, shapes) or only failed at predict."""
     _, path, _ = saved
     target = tmp_path / "bad.skfam"
-    _forge(path, target, replace={f"arrays/{member}.npy": _npy_bytes(array)})
+    forge(path, target, replace={f"arrays/{member}.npy": _npy_bytes(array)})
     _refused(target, match)
 
 
@@ -590,9 +552,9 @@ def test_inconsistent_classes_are_refused(saved_clf, tmp_path, classes, match):
     _, path, _ = saved_clf
     target = tmp_path / "bad.skfam"
     if classes is None:
-        _forge(path, target, drop=["arrays/classes.npy"])
+        forge(path, target, drop=["arrays/classes.npy"])
     else:
-        _forge(path, target, replace={"arrays/classes.npy": _npy_bytes(classes)})
+        forge(path, target, replace={"arrays/classes.npy": _npy_bytes(classes)})
     _refused(target, match)
 
 
@@ -608,13 +570,13 @@ def test_inconsistent_classes_are_refused(saved_clf, tmp_path, classes, match):
 )
 def test_invalid_fitted_scalar_is_refused(saved, tmp_path, field, value, match):
     _, path, _ = saved
-    _forge(path, tmp_path / "bad.skfam", edit=lambda m: m["fitted"].update({field: value}))
+    forge(path, tmp_path / "bad.skfam", edit_manifest=lambda m: m["fitted"].update({field: value}))
     _refused(tmp_path / "bad.skfam", match)
 
 
 def test_invalid_constructor_parameter_is_refused(saved, tmp_path):
     _, path, _ = saved
-    _forge(path, tmp_path / "bad.skfam", edit=lambda m: m["params"].update(n_jobs="many"))
+    forge(path, tmp_path / "bad.skfam", edit_manifest=lambda m: m["params"].update(n_jobs="many"))
     _refused(tmp_path / "bad.skfam", "n_jobs")
 
 
@@ -624,7 +586,7 @@ def test_imputer_statistics_for_other_features_are_refused(saved, tmp_path):
         "arrays/imputer.statistics.npy": _npy_bytes(np.zeros(6)),
         "arrays/imputer.empty_features.npy": _npy_bytes(np.zeros(6, dtype=bool)),
     }
-    _forge(path, tmp_path / "bad.skfam", replace=replace)
+    forge(path, tmp_path / "bad.skfam", replace=replace)
     _refused(tmp_path / "bad.skfam", "6 imputer statistics for 5 features")
 
 
@@ -632,7 +594,7 @@ def test_garbage_safetensors_give_model_file_error(saved_mlp, tmp_path):
     """Was safetensors' own SafetensorError."""
     _, path, _ = saved_mlp
     target = tmp_path / "bad.skfam"
-    _forge(path, target, replace={"blobs/module.safetensors": b"\x08" + b"\x00" * 7 + b"{}"})
+    forge(path, target, replace={"blobs/module.safetensors": b"\x08" + b"\x00" * 7 + b"{}"})
     _refused(target, "safetensors")
 
 
@@ -668,13 +630,13 @@ def test_format_1_file_without_sizes_still_loads(saved, tmp_path):
         manifest["format_version"] = 1
         del manifest["sizes"]
 
-    _forge(path, tmp_path / "v1.skfam", edit=edit)
+    forge(path, tmp_path / "v1.skfam", edit_manifest=edit)
     assert np.array_equal(skfam.load_model(tmp_path / "v1.skfam").predict(X), model.predict(X))
 
 
 def test_format_2_file_without_sizes_is_refused(saved, tmp_path):
     _, path, _ = saved
-    _forge(path, tmp_path / "v2.skfam", edit=lambda m: m.pop("sizes"))
+    forge(path, tmp_path / "v2.skfam", edit_manifest=lambda m: m.pop("sizes"))
     _refused(tmp_path / "v2.skfam", "'sizes' is missing")
 
 
@@ -713,10 +675,10 @@ def test_forged_manifest_of_signed_file_is_refused(saved, tmp_path):
     model.save_model(tmp_path / "s.skfam", key="k")
     with zipfile.ZipFile(tmp_path / "s.skfam") as archive:
         old_tag = archive.read("manifest.hmac")
-    _forge(
+    forge(
         tmp_path / "s.skfam",
         tmp_path / "f.skfam",
-        edit=lambda m: m["fitted"].update(random_state_=7),
+        edit_manifest=lambda m: m["fitted"].update(random_state_=7),
     )
     with zipfile.ZipFile(tmp_path / "f.skfam", "a") as archive:
         archive.writestr("manifest.hmac", old_tag)
@@ -795,7 +757,7 @@ def lstm_file(tmp_path):
     def edit(manifest):
         manifest["versions"] = _library_versions()
 
-    _forge(os.path.join(data, "lstm_regressor.skfam"), path, edit=edit)
+    forge(os.path.join(data, "lstm_regressor.skfam"), path, edit_manifest=edit)
     with np.load(os.path.join(data, "lstm_regressor.npz")) as npz:
         X = npz["X"]
     return path, X
@@ -813,7 +775,7 @@ def test_sequence_imputer_of_other_channels_is_refused(lstm_file, tmp_path):
         "arrays/imputer.statistics.npy": _npy_bytes(np.zeros(3)),
         "arrays/imputer.empty_features.npy": _npy_bytes(np.zeros(3, dtype=bool)),
     }
-    _forge(path, tmp_path / "bad.skfam", replace=replace)
+    forge(path, tmp_path / "bad.skfam", replace=replace)
     _refused(tmp_path / "bad.skfam", "3 imputer statistics, 2 channels")
 
 
@@ -821,5 +783,5 @@ def test_compressed_npz_blob_is_refused(lstm_file, tmp_path):
     path, _ = lstm_file
     buffer = io.BytesIO()
     np.savez_compressed(buffer, mean=np.zeros(2), scale=np.ones(2))
-    _forge(path, tmp_path / "bad.skfam", replace={"blobs/channel_scaling.npz": buffer.getvalue()})
+    forge(path, tmp_path / "bad.skfam", replace={"blobs/channel_scaling.npz": buffer.getvalue()})
     _refused(tmp_path / "bad.skfam", "compressed or larger")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import subprocess
@@ -21,6 +20,8 @@ import skfam
 from skfam import NGBoostClassifier, NGBoostRegressor
 from skfam.models._ngboost_dists import Categorical, Normal
 from skfam.models.ngboost import _TREE_RANDOM_STATE
+
+from ._forge import forge
 
 
 def _heteroscedastic(n: int, seed: int = 0):
@@ -321,14 +322,17 @@ def _npy_bytes(array):
 def _forge(src, dst, edit_trees, arrays=None):
     """Copy the model file ``src`` to ``dst`` as an attacker would: ``edit_trees(schema,
     arrays)`` changes the trees' skops blob (its schema and ``.npy`` arrays, by name),
-    ``arrays`` replaces members ``arrays/<name>.npy``, and every integrity field of the
-    manifest (checksums, sizes) and ``manifest.sha256`` is recomputed, so only the content
-    checks can refuse the file."""
-    with zipfile.ZipFile(src) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    for name, array in (arrays or {}).items():
-        members[f"arrays/{name}.npy"] = _npy_bytes(array)
-    with zipfile.ZipFile(io.BytesIO(members["blobs/trees.skops"])) as blob:
+    ``arrays`` replaces members ``arrays/<name>.npy``, and ``forge`` recomputes every
+    integrity field (checksums, sizes, ``manifest.sha256``), so only the content checks can
+    refuse the file."""
+    replace = {f"arrays/{name}.npy": _npy_bytes(array) for name, array in (arrays or {}).items()}
+    replace["blobs/trees.skops"] = lambda data: _edit_skops(data, edit_trees)
+    forge(src, dst, replace=replace)
+
+
+def _edit_skops(skops_bytes, edit_trees):
+    """Rewrite the skops blob ``skops_bytes`` with ``edit_trees(schema, arrays)`` applied."""
+    with zipfile.ZipFile(io.BytesIO(skops_bytes)) as blob:
         infos = blob.infolist()
         schema = json.loads(blob.read("schema.json"))
         arrays = {
@@ -345,17 +349,7 @@ def _forge(src, dst, edit_trees, arrays=None):
             else:
                 data = _npy_bytes(arrays[info.filename])
             blob.writestr(info.filename, data, compress_type=info.compress_type)
-    members["blobs/trees.skops"] = buffer.getvalue()
-    manifest = json.loads(members["manifest.json"])
-    body = {k: v for k, v in members.items() if not k.startswith("manifest.")}
-    manifest["checksums"] = {k: hashlib.sha256(v).hexdigest() for k, v in body.items()}
-    if "sizes" in manifest:
-        manifest["sizes"] = {k: len(v) for k, v in body.items()}
-    members["manifest.json"] = json.dumps(manifest, indent=1, sort_keys=True).encode()
-    members["manifest.sha256"] = hashlib.sha256(members["manifest.json"]).hexdigest().encode()
-    with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
+    return buffer.getvalue()
 
 
 def _tree(schema, index):

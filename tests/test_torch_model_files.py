@@ -7,11 +7,7 @@ recomputed, so only the checks of the content itself can refuse it.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
-import zipfile
-from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -20,26 +16,9 @@ import torch
 import skfam
 from skfam.model_file import ModelFileError
 
+from ._forge import forge
+
 FAST = {"variant": "fast", "device": "cpu", "max_epochs": 2}
-
-
-def _craft(src, dst, edit: Callable[[dict, dict[str, bytes]], None]) -> None:
-    """Copy model file ``src`` to ``dst`` with ``edit(manifest, members)`` applied."""
-    with zipfile.ZipFile(src) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    manifest = json.loads(members.pop("manifest.json"))
-    for header in ("manifest.sha256", "manifest.hmac"):
-        members.pop(header, None)
-    edit(manifest, members)
-    manifest["checksums"] = {k: hashlib.sha256(v).hexdigest() for k, v in members.items()}
-    if "sizes" in manifest:
-        manifest["sizes"] = {k: len(v) for k, v in members.items()}
-    manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode()
-    with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("manifest.json", manifest_bytes)
-        archive.writestr("manifest.sha256", hashlib.sha256(manifest_bytes).hexdigest())
-        for name, data in members.items():
-            archive.writestr(name, data)
 
 
 def _windows(n: int = 80, length: int = 6, channels: int = 2):
@@ -74,17 +53,17 @@ def no_real_build(monkeypatch):
 
 
 def test_the_crafting_itself_keeps_a_file_loadable(lstm_file, tmp_path):
-    _craft(lstm_file, tmp_path / "same.skfam", lambda manifest, members: None)
+    forge(lstm_file, tmp_path / "same.skfam")
     X, _ = _windows()
     loaded, original = skfam.load_model(tmp_path / "same.skfam"), skfam.load_model(lstm_file)
     np.testing.assert_array_equal(loaded.predict(X), original.predict(X))
 
 
 def test_other_layer_sizes_are_refused_naming_the_difference(lstm_file, tmp_path, no_real_build):
-    def edit(manifest, members):
+    def edit(manifest):
         _family(manifest)["module_kwargs"]["hidden_size"] = 16  # the weights have 8
 
-    _craft(lstm_file, tmp_path / "wider.skfam", edit)
+    forge(lstm_file, tmp_path / "wider.skfam", edit_manifest=edit)
     with pytest.raises(
         ModelFileError, match=r"do not fit a LSTMModule.*weight_ih_l0 is \(32, 2\)"
     ):
@@ -104,19 +83,17 @@ def test_other_layer_sizes_are_refused_naming_the_difference(lstm_file, tmp_path
 def test_absurd_module_arguments_are_refused_before_building(
     lstm_file, tmp_path, no_real_build, key, value, message
 ):
-    def edit(manifest, members):
+    def edit(manifest):
         _family(manifest)["module_kwargs"][key] = value
 
-    _craft(lstm_file, tmp_path / "absurd.skfam", edit)
+    forge(lstm_file, tmp_path / "absurd.skfam", edit_manifest=edit)
     with pytest.raises(ModelFileError, match=message):
         skfam.load_model(tmp_path / "absurd.skfam")
 
 
 def test_garbage_safetensors_are_refused(lstm_file, tmp_path, no_real_build):
-    def edit(manifest, members):
-        members["blobs/module.safetensors"] = b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}" * 3
-
-    _craft(lstm_file, tmp_path / "garbage.skfam", edit)
+    garbage = b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}" * 3
+    forge(lstm_file, tmp_path / "garbage.skfam", replace={"blobs/module.safetensors": garbage})
     with pytest.raises(ModelFileError, match="'module.safetensors' is not valid safetensors"):
         skfam.load_model(tmp_path / "garbage.skfam")
 
@@ -124,11 +101,10 @@ def test_garbage_safetensors_are_refused(lstm_file, tmp_path, no_real_build):
 def test_weights_of_another_dtype_are_refused(lstm_file, tmp_path, no_real_build):
     from safetensors.torch import load, save
 
-    def edit(manifest, members):
-        state = load(members["blobs/module.safetensors"])
-        members["blobs/module.safetensors"] = save({k: v.double() for k, v in state.items()})
+    def edit(data):
+        return save({k: v.double() for k, v in load(data).items()})
 
-    _craft(lstm_file, tmp_path / "double.skfam", edit)
+    forge(lstm_file, tmp_path / "double.skfam", replace={"blobs/module.safetensors": edit})
     with pytest.raises(ModelFileError, match=r"torch.float64, not \(32, 2\) torch.float32"):
         skfam.load_model(tmp_path / "double.skfam")
 
@@ -152,10 +128,7 @@ def _npz(**arrays) -> bytes:
 def test_channel_scaling_of_the_wrong_shape_or_value_is_refused(
     lstm_file, tmp_path, blob, message
 ):
-    def edit(manifest, members):
-        members["blobs/channel_scaling.npz"] = blob
-
-    _craft(lstm_file, tmp_path / "scaling.skfam", edit)
+    forge(lstm_file, tmp_path / "scaling.skfam", replace={"blobs/channel_scaling.npz": blob})
     with pytest.raises(ModelFileError, match=message):
         skfam.load_model(tmp_path / "scaling.skfam")
 
@@ -172,10 +145,10 @@ def test_channel_scaling_of_the_wrong_shape_or_value_is_refused(
     ],
 )
 def test_invalid_fitted_scalars_are_refused(lstm_file, tmp_path, field, value, message):
-    def edit(manifest, members):
+    def edit(manifest):
         _family(manifest)[field] = value
 
-    _craft(lstm_file, tmp_path / "scalar.skfam", edit)
+    forge(lstm_file, tmp_path / "scalar.skfam", edit_manifest=edit)
     with pytest.raises(ModelFileError, match=message):
         skfam.load_model(tmp_path / "scalar.skfam")
 
@@ -188,12 +161,12 @@ def test_a_huge_sequence_length_is_refused_before_its_tables_are_built(tmp_path)
     skfam.TransformerRegressor(**FAST).fit(X, y).save_model(path)
     steps = 10**8
 
-    def edit(manifest, members):
+    def edit(manifest):
         manifest["fitted"]["n_features_in_"] = steps * 2
         _family(manifest).update(n_timesteps=steps)
         _family(manifest)["module_kwargs"]["seq_len"] = steps
 
-    _craft(path, tmp_path / "long.skfam", edit)
+    forge(path, tmp_path / "long.skfam", edit_manifest=edit)
     with pytest.raises(ModelFileError, match="tables of 800000000 values"):
         skfam.load_model(tmp_path / "long.skfam")
 
@@ -220,11 +193,11 @@ def test_hybrid_files_are_checked_too(tmp_path, edit, message):
     path = tmp_path / "hybrid.skfam"
     skfam.HybridRegressor(sequence_shape=(6, 2), **FAST).fit(X, X[:, 0]).save_model(path)
 
-    def change(manifest, members):
+    def change(manifest):
         family = _family(manifest)
         edit(family["module_kwargs"], family)
 
-    _craft(path, tmp_path / "crafted.skfam", change)
+    forge(path, tmp_path / "crafted.skfam", edit_manifest=change)
     with pytest.raises(ModelFileError, match=message):
         skfam.load_model(tmp_path / "crafted.skfam")
 
@@ -235,9 +208,9 @@ def test_mlp_files_check_their_scaler_and_layers(tmp_path):
     path = tmp_path / "mlp.skfam"
     skfam.MLPRegressor(**FAST).fit(X, X[:, 0]).save_model(path)
 
-    def edit(manifest, members):
+    def edit(manifest):
         _family(manifest)["module_kwargs"]["hidden_sizes"] = [33]
 
-    _craft(path, tmp_path / "mlp2.skfam", edit)
+    forge(path, tmp_path / "mlp2.skfam", edit_manifest=edit)
     with pytest.raises(ModelFileError, match=r"do not fit a MLPModule.*is \(32, 4\)"):
         skfam.load_model(tmp_path / "mlp2.skfam")
