@@ -127,6 +127,11 @@ def _fix_tree_sizes(text: str) -> str:
     return re.sub(r"^tree_sizes=.*$", f"tree_sizes={sizes}", text, count=1, flags=re.M)
 
 
+def _replace(old: str, new: str) -> Callable[[bytes], bytes]:
+    """Replace the first ``old`` in the model text with ``new``, then fix tree_sizes."""
+    return _lgb_edit(lambda text: text.replace(old, new, 1))
+
+
 def _field(key: str, change: Callable[[list[str]], list[str]], tree: int = 1):
     """Return a text edit that applies ``change`` to the tokens of ``key`` in one tree."""
 
@@ -188,11 +193,11 @@ _LGB_CASES = {
         "tree_sizes does not match",
     ),
     "other_feature_count": (
-        _lgb_edit(lambda t: t.replace("max_feature_idx=4", "max_feature_idx=40", 1)),
+        _replace("max_feature_idx=4", "max_feature_idx=40"),
         "max_feature_idx=40 where the estimator needs 4",
     ),
     "nul_byte": (
-        _lgb_edit(lambda t: t.replace("leaf_value=", "leaf_value=\x00", 1)),
+        _replace("leaf_value=", "leaf_value=\x00"),
         "characters LightGBM never writes",
     ),
     "missing_tree": (
@@ -206,11 +211,11 @@ _LGB_CASES = {
 
 _LGB_CLASSIFIER_CASES = {
     "two_classes_for_three": (
-        _lgb_edit(lambda t: t.replace("num_class=3", "num_class=2", 1)),
+        _replace("num_class=3", "num_class=2"),
         "num_class=2 where the estimator needs 3",
     ),
     "other_objective": (
-        _lgb_edit(lambda t: t.replace("objective=multiclass", "objective=multiclassova", 1)),
+        _replace("objective=multiclass", "objective=multiclassova"),
         "objective 'multiclassova",
     ),
 }

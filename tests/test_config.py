@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,17 @@ def _write(folder: Path, relpath: str, text: str) -> None:
     path = folder / relpath
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text))
+
+
+@contextmanager
+def _refused(tmp_path, relpath, text, match=None):
+    """Write ``relpath`` of the user's folder; the block, run with it, must raise ConfigError."""
+    _write(tmp_path, relpath, text)
+    with (
+        skfam.config_context(config_dir=tmp_path),
+        pytest.raises(ConfigError, match=match) as caught,
+    ):
+        yield caught
 
 
 def _xy(n=120):
@@ -96,43 +108,35 @@ def test_unknown_variant_lists_the_variants():
 
 
 def test_key_that_is_not_a_parameter_names_file_and_key(tmp_path):
-    _write(tmp_path, "models/lightgbm.yaml", "hyperparameters:\n  num_leafs: 31\n")
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match=r"hyperparameters\.num_leafs is not"):
-            load_model_config("lightgbm")
+    text = "hyperparameters:\n  num_leafs: 31\n"
+    with _refused(tmp_path, "models/lightgbm.yaml", text, r"hyperparameters\.num_leafs is not"):
+        load_model_config("lightgbm")
 
 
 def test_key_in_a_variant_that_is_not_a_parameter_names_the_variant(tmp_path):
-    _write(tmp_path, "models/mlp.yaml", "variants:\n  fast:\n    epochs: 3\n")
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match=r"mlp\.yaml: variants\.fast\.epochs is not"):
-            load_model_config("mlp", "fast")
+    text = "variants:\n  fast:\n    epochs: 3\n"
+    with _refused(tmp_path, "models/mlp.yaml", text, r"mlp\.yaml: variants\.fast\.epochs is not"):
+        load_model_config("mlp", "fast")
 
 
 def test_wrong_type_names_file_and_key(tmp_path):
-    _write(tmp_path, "models/lightgbm.yaml", "hyperparameters:\n  num_leaves: many\n")
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match=r"lightgbm\.yaml: hyperparameters\.num_leaves"):
-            load_model_config("lightgbm")
+    text = "hyperparameters:\n  num_leaves: many\n"
+    match = r"lightgbm\.yaml: hyperparameters\.num_leaves"
+    with _refused(tmp_path, "models/lightgbm.yaml", text, match):
+        load_model_config("lightgbm")
 
 
 def test_wrong_type_in_defaults_names_the_key(tmp_path):
-    _write(tmp_path, "defaults.yaml", "validation:\n  fraction: 2.0\n")
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match=r"defaults\.yaml: validation\.fraction"):
-            load_model_config("lightgbm")
+    text = "validation:\n  fraction: 2.0\n"
+    with _refused(tmp_path, "defaults.yaml", text, r"defaults\.yaml: validation\.fraction"):
+        load_model_config("lightgbm")
 
 
 def test_yaml_is_read_with_a_safe_loader(tmp_path):
     marker = tmp_path / "ran"
-    _write(
-        tmp_path,
-        "models/lightgbm.yaml",
-        f"hyperparameters: !!python/object/apply:os.system ['touch {marker}']\n",
-    )
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match="not valid YAML"):
-            load_model_config("lightgbm")
+    text = f"hyperparameters: !!python/object/apply:os.system ['touch {marker}']\n"
+    with _refused(tmp_path, "models/lightgbm.yaml", text, "not valid YAML"):
+        load_model_config("lightgbm")
     assert not marker.exists()
 
 
@@ -188,14 +192,11 @@ def test_n_jobs_resolution(monkeypatch):
 
 
 def test_malformed_family_file(tmp_path):
-    _write(tmp_path, "models/mlp.yaml", "hyperparameters: [1, 2]\n")
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match=r"mlp\.yaml: hyperparameters must be dict"):
-            load_model_config("mlp")
-    _write(tmp_path, "models/mlp.yaml", "hyperparams: {}\n")
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match="unknown top-level key"):
-            load_model_config("mlp")
+    text, match = "hyperparameters: [1, 2]\n", r"mlp\.yaml: hyperparameters must be dict"
+    with _refused(tmp_path, "models/mlp.yaml", text, match):
+        load_model_config("mlp")
+    with _refused(tmp_path, "models/mlp.yaml", "hyperparams: {}\n", "unknown top-level key"):
+        load_model_config("mlp")
 
 
 def test_cpu_kernels_default_comes_from_defaults_yaml(tmp_path):
@@ -205,12 +206,10 @@ def test_cpu_kernels_default_comes_from_defaults_yaml(tmp_path):
     with skfam.config_context(config_dir=tmp_path):
         assert load_model_config("lstm")["cpu_kernels"] == "onednn"
         assert load_model_config("hybrid")["cpu_kernels"] == "onednn"
-    _write(tmp_path, "defaults.yaml", "torch:\n  cpu_kernels: mkl\n")
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(
-            ConfigError, match=r"torch\.cpu_kernels must be one of \['portable', 'onednn'\]"
-        ):
-            load_model_config("lstm")
+    text = "torch:\n  cpu_kernels: mkl\n"
+    match = r"torch\.cpu_kernels must be one of \['portable', 'onednn'\]"
+    with _refused(tmp_path, "defaults.yaml", text, match):
+        load_model_config("lstm")
 
 
 # ---------------------------------------------------------------- unknown keys are refused
@@ -247,23 +246,19 @@ def test_unknown_key_in_defaults_is_refused(tmp_path, text, key, known):
     ],
 )
 def test_unknown_key_in_callbacks_is_refused(tmp_path, text, match):
-    _write(tmp_path, "callbacks.yaml", text)
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match=match) as caught:
-            load_callbacks("mlp")
+    with _refused(tmp_path, "callbacks.yaml", text, match) as caught:
+        load_callbacks("mlp")
     assert str(caught.value).startswith(f"{tmp_path / 'callbacks.yaml'}: ")
 
 
 def test_unknown_key_in_a_family_entry_or_metadata_is_refused(tmp_path):
-    _write(tmp_path, "families.yaml", "families:\n  lightgbm:\n    enable: false\n")
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match=r"unknown key families\.lightgbm\.enable;"):
-            skfam.families()
+    text = "families:\n  lightgbm:\n    enable: false\n"
+    with _refused(tmp_path, "families.yaml", text, r"unknown key families\.lightgbm\.enable;"):
+        skfam.families()
     (tmp_path / "families.yaml").unlink()
-    _write(tmp_path, "models/lightgbm.yaml", "metadata:\n  gpu: true\n")
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match=r"unknown key metadata\.gpu;.*'gpu_capable'"):
-            load_model_config("lightgbm")
+    text, match = "metadata:\n  gpu: true\n", r"unknown key metadata\.gpu;.*'gpu_capable'"
+    with _refused(tmp_path, "models/lightgbm.yaml", text, match):
+        load_model_config("lightgbm")
 
 
 # ---------------------------------------------------- errors name the file that holds the value
@@ -291,10 +286,10 @@ def test_bad_value_in_an_override_names_the_override_file(tmp_path):
 
 
 def test_invalid_value_in_a_variant_that_is_not_chosen_is_refused(tmp_path):
-    _write(tmp_path, "models/lightgbm.yaml", "variants:\n  mine:\n    max_bin: 1\n")
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match=r"lightgbm\.yaml: variants\.mine\.max_bin: "):
-            load_model_config("lightgbm", "fast")
+    text = "variants:\n  mine:\n    max_bin: 1\n"
+    match = r"lightgbm\.yaml: variants\.mine\.max_bin: "
+    with _refused(tmp_path, "models/lightgbm.yaml", text, match):
+        load_model_config("lightgbm", "fast")
 
 
 # ------------------------------------------- invalid values are refused even when overridden
@@ -311,14 +306,9 @@ def test_invalid_hyperparameter_is_refused_even_when_the_variant_overrides_it(tm
 
 def test_invalid_hyperparameter_is_refused_even_when_the_user_overrides_it(tmp_path):
     # The user's folder fixes num_leaves, but the folder's variant still holds a bad value.
-    _write(
-        tmp_path,
-        "models/lightgbm.yaml",
-        "variants:\n  fast:\n    num_leaves: 1\n  fine:\n    num_leaves: 8\n",
-    )
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match=r"variants\.fast\.num_leaves"):
-            load_model_config("lightgbm", "fine")
+    text = "variants:\n  fast:\n    num_leaves: 1\n  fine:\n    num_leaves: 8\n"
+    with _refused(tmp_path, "models/lightgbm.yaml", text, r"variants\.fast\.num_leaves"):
+        load_model_config("lightgbm", "fine")
 
 
 # ------------------------------------------------------------ registry and defaults values
@@ -336,10 +326,9 @@ def test_missing_module_in_families_names_file_and_key(tmp_path):
 
 
 def test_missing_class_in_families_names_file_and_key(tmp_path):
-    _write(tmp_path, "families.yaml", "families:\n  mlp:\n    classifier: MLPClassifer\n")
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError) as caught:
-            skfam.get_estimator("mlp", "classification")
+    text = "families:\n  mlp:\n    classifier: MLPClassifer\n"
+    with _refused(tmp_path, "families.yaml", text) as caught:
+        skfam.get_estimator("mlp", "classification")
     assert str(caught.value) == (
         f"{tmp_path / 'families.yaml'}: families.mlp.classifier: module 'skfam.models.mlp' "
         "has no class 'MLPClassifer'."
@@ -347,10 +336,9 @@ def test_missing_class_in_families_names_file_and_key(tmp_path):
 
 
 def test_classifier_and_tasks_must_agree(tmp_path):
-    _write(tmp_path, "families.yaml", "families:\n  mlp:\n    classifier: null\n")
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match=r"families\.mlp\.classifier is None.*tasks"):
-            skfam.families()
+    text = "families:\n  mlp:\n    classifier: null\n"
+    with _refused(tmp_path, "families.yaml", text, r"families\.mlp\.classifier is None.*tasks"):
+        skfam.families()
 
 
 @pytest.mark.parametrize(
@@ -366,31 +354,25 @@ def test_classifier_and_tasks_must_agree(tmp_path):
     ],
 )
 def test_invalid_defaults_value_names_file_and_key(tmp_path, text, match):
-    _write(tmp_path, "defaults.yaml", text)
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match=f"^{re.escape(str(tmp_path))}.*: {match}"):
-            load_defaults()
+    with _refused(tmp_path, "defaults.yaml", text, f"^{re.escape(str(tmp_path))}.*: {match}"):
+        load_defaults()
 
 
 def test_n_jobs_zero_in_defaults_is_refused_at_fit(tmp_path):
-    _write(tmp_path, "defaults.yaml", "n_jobs: 0\n")
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match="n_jobs"):
-            LightGBMRegressor(variant="fast").fit(*_xy())
+    with _refused(tmp_path, "defaults.yaml", "n_jobs: 0\n", "n_jobs"):
+        LightGBMRegressor(variant="fast").fit(*_xy())
 
 
 def test_invalid_yaml_names_the_file(tmp_path):
-    _write(tmp_path, "callbacks.yaml", "lr_on_plateau: [unclosed\n")
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError, match=r"(?s)callbacks\.yaml: not valid YAML.*line 1"):
-            load_callbacks("mlp")
+    text, match = "lr_on_plateau: [unclosed\n", r"(?s)callbacks\.yaml: not valid YAML.*line 1"
+    with _refused(tmp_path, "callbacks.yaml", text, match):
+        load_callbacks("mlp")
 
 
 def test_missing_key_names_the_file_that_set_the_block(tmp_path):
-    _write(tmp_path, "families.yaml", "families:\n  mine:\n    enabled: true\n    regressor: X\n")
-    with skfam.config_context(config_dir=tmp_path):
-        with pytest.raises(ConfigError) as caught:
-            skfam.families()
+    text = "families:\n  mine:\n    enabled: true\n    regressor: X\n"
+    with _refused(tmp_path, "families.yaml", text) as caught:
+        skfam.families()
     assert str(caught.value) == f"{tmp_path / 'families.yaml'}: families.mine.module is missing."
 
 

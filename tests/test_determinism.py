@@ -129,7 +129,7 @@ _RANDOM_WITHOUT_SUBSAMPLING = {
     "quantile_lightgbm": False,
     # subsample=1 and colsample_bytree=1: the seed has nothing to draw.
     "xgboost": False,
-    # The stage trees' seeds only break ties between equally good features.
+    # The stage trees' random_state is fixed (it only breaks ties between features).
     "ngboost": False,
     # The random forest member draws bootstrap samples; the inner CV folds are shuffled.
     "ensemble": True,

@@ -74,6 +74,14 @@ def _npy_bytes(array):
     return buffer.getvalue()
 
 
+def _imputer_members(n):
+    """Replacement imputer arrays of ``n`` features (zeros, none empty)."""
+    return {
+        "arrays/imputer.statistics.npy": _npy_bytes(np.zeros(n)),
+        "arrays/imputer.empty_features.npy": _npy_bytes(np.zeros(n, dtype=bool)),
+    }
+
+
 def _write_archive(dst, manifest, members, base=None):
     """Write ``manifest`` (with its SHA-256) and ``members`` (a list of (name, bytes),
     duplicates allowed) to ``dst``, appended to ``base``: for archives malformed on purpose,
@@ -582,11 +590,7 @@ def test_invalid_constructor_parameter_is_refused(saved, tmp_path):
 
 def test_imputer_statistics_for_other_features_are_refused(saved, tmp_path):
     _, path, _ = saved
-    replace = {
-        "arrays/imputer.statistics.npy": _npy_bytes(np.zeros(6)),
-        "arrays/imputer.empty_features.npy": _npy_bytes(np.zeros(6, dtype=bool)),
-    }
-    forge(path, tmp_path / "bad.skfam", replace=replace)
+    forge(path, tmp_path / "bad.skfam", replace=_imputer_members(6))
     _refused(tmp_path / "bad.skfam", "6 imputer statistics for 5 features")
 
 
@@ -771,11 +775,7 @@ def test_sequence_file_loads_after_forging(lstm_file):
 def test_sequence_imputer_of_other_channels_is_refused(lstm_file, tmp_path):
     """Was loaded silently; predict then failed inside the imputer."""
     path, _ = lstm_file
-    replace = {
-        "arrays/imputer.statistics.npy": _npy_bytes(np.zeros(3)),
-        "arrays/imputer.empty_features.npy": _npy_bytes(np.zeros(3, dtype=bool)),
-    }
-    forge(path, tmp_path / "bad.skfam", replace=replace)
+    forge(path, tmp_path / "bad.skfam", replace=_imputer_members(3))
     _refused(tmp_path / "bad.skfam", "3 imputer statistics, 2 channels")
 
 

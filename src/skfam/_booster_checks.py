@@ -88,15 +88,16 @@ _LGB_PARAM_LINE = re.compile(r"\[[A-Za-z0-9_]+: [^\[\]]*\]")
 _LGB_IMPORTANCE_LINE = re.compile(r"[A-Za-z0-9_]+=[0-9]+")
 
 
-def _numbers(text: str, where: str, convert: type, allowed: dict[int, None]) -> list:
-    """Parse a line of space-separated numbers made only of the characters ``allowed`` keeps.
+def _numbers(text: str, where: str, convert: type, leftover: str) -> list:
+    """Parse a line of space-separated numbers, refused unless ``leftover`` is empty.
 
-    The character check keeps out what Python's parsers accept and LightGBM's do not
-    ("nan", "1_000", spaces, signs in odd places are then refused by ``convert``).
+    ``leftover`` is ``text`` with the characters of numbers deleted. The character check
+    keeps out what Python's parsers accept and LightGBM's do not ("nan", "1_000", spaces,
+    signs in odd places are then refused by ``convert``).
     """
     if not text:
         return []
-    if text.replace("inf", "").translate(allowed) if convert is float else text.translate(allowed):
+    if leftover:
         raise _error(where, f"{text[:40]!r} holds something that is not a number.")
     try:
         return list(map(convert, text.split(" ")))
@@ -105,7 +106,7 @@ def _numbers(text: str, where: str, convert: type, allowed: dict[int, None]) -> 
 
 
 def _ints(text: str, where: str, bounds: tuple[int, int] = _INT32) -> list[int]:
-    values = _numbers(text, where, int, _INT_CHARS)
+    values = _numbers(text, where, int, text.translate(_INT_CHARS))
     if values and not (bounds[0] <= min(values) and max(values) <= bounds[1]):
         bad = next(v for v in values if not bounds[0] <= v <= bounds[1])
         raise _error(where, f"{bad} is out of range.")
@@ -114,7 +115,7 @@ def _ints(text: str, where: str, bounds: tuple[int, int] = _INT32) -> list[int]:
 
 def _floats(text: str, where: str, infinite: bool = False) -> list[float]:
     """Parse finite numbers; ``infinite`` admits "inf" and "-inf" (thresholds of NaN splits)."""
-    values = _numbers(text, where, float, _FLOAT_CHARS)
+    values = _numbers(text, where, float, text.replace("inf", "").translate(_FLOAT_CHARS))
     if values and not infinite and not (-math.inf < min(values) and max(values) < math.inf):
         raise _error(where, "holds a number that is not finite.")
     return values

@@ -137,11 +137,9 @@ def _extra(entry: dict[str, Any]) -> str | None:
 
 
 def _import_classes(
-    key: str, entry: dict[str, Any], layers: list[Layer] | None = None
+    key: str, entry: dict[str, Any], layers: list[Layer]
 ) -> tuple[type, type | None, str | None]:
     """Import the family's classes; a missing optional dependency gives an install hint."""
-    if layers is None:
-        layers = load_families()[1]
     hint = None
     for package in entry.get("requires") or []:
         try:

@@ -32,7 +32,6 @@ __all__ = [
     "load_families",
     "load_family_file",
     "load_layers",
-    "load_yaml",
     "origin",
     "shipped_family_keys",
 ]
@@ -94,22 +93,25 @@ def _shipped_root() -> importlib.resources.abc.Traversable:
     return importlib.resources.files("skfam.configs")
 
 
-def load_layers(relpath: str, *, required: bool = True) -> list[Layer]:
+def load_layers(relpath: str) -> list[Layer]:
     """Read ``configs/<relpath>`` and the user's ``config_dir`` copy, each on its own.
 
     Parameters
     ----------
     relpath : str
         Path relative to the configuration root, e.g. ``"models/lightgbm.yaml"``.
-    required : bool, default=True
-        Raise when neither the shipped nor the user's folder has the file.
 
     Returns
     -------
     layers : list of (str, dict)
-        ``(label, content)`` in merge order (shipped first); the label is the path named in
-        error messages. An empty file gives an empty dict. The contents are read-only
-        (shared with the cache of parsed files); :func:`load_yaml` gives a fresh merged copy.
+        ``(label, content)`` in merge order (shipped first), never empty; the label is the
+        path named in error messages. An empty file gives an empty dict. The contents are
+        read-only (shared with the cache of parsed files); merging them gives a fresh copy.
+
+    Raises
+    ------
+    ConfigError
+        Neither the shipped nor the user's folder has the file, or one is not a YAML mapping.
     """
     shipped = _shipped_root().joinpath(*relpath.split("/"))
     user_dir = active_config_dir()
@@ -126,34 +128,17 @@ def load_layers(relpath: str, *, required: bool = True) -> list[Layer]:
                 f"{label}: the top level must be a mapping, got {type(content).__name__}."
             )
         layers.append((label, content))
-    if required and not layers:
+    if not layers:
         raise ConfigError(f"configs/{relpath}: no such configuration file.")
     return layers
 
 
 def _merge(layers: list[Layer]) -> dict[str, Any]:
+    """Return a fresh dict: the layers' contents deep-merged in order (the last one wins)."""
     data: dict[str, Any] = {}
     for _, content in layers:
         data = deep_merge(data, content)
     return data
-
-
-def load_yaml(relpath: str, *, required: bool = True) -> dict[str, Any]:
-    """Load ``configs/<relpath>`` merged with the user's ``config_dir`` copy, if any.
-
-    Parameters
-    ----------
-    relpath : str
-        Path relative to the configuration root, e.g. ``"models/lightgbm.yaml"``.
-    required : bool, default=True
-        Raise when neither the shipped nor the user's folder has the file.
-
-    Returns
-    -------
-    data : dict
-        A fresh dict (empty when the file is absent and ``required`` is False).
-    """
-    return _merge(load_layers(relpath, required=required))
 
 
 def origin(layers: list[Layer], *path: str) -> str:
@@ -171,7 +156,7 @@ def origin(layers: list[Layer], *path: str) -> str:
     label : str
         The last layer that holds the key; the first layer's label when none does.
     """
-    found = layers[0][0] if layers else "configs"
+    found = layers[0][0]
     for label, content in layers:
         node: Any = content
         for key in path:

@@ -307,13 +307,11 @@ class TorchEstimator(SkfamEstimator):
         classifier = is_classifier(self)
         if classifier:
             target = y.astype(np.int64)
-            n_out = len(self.classes_)
         else:
             self.target_mean_ = float(np.mean(y))
             scale = float(np.std(y))
             self.target_scale_ = scale if scale > 0 and np.isfinite(scale) else 1.0
             target = ((y - self.target_mean_) / self.target_scale_).astype(np.float32)[:, None]
-            n_out = 1
         stopping = defaults["early_stopping"]
         split = self._early_stopping_split(
             target,
@@ -335,7 +333,7 @@ class TorchEstimator(SkfamEstimator):
         else:
             train = TensorDataset(inputs, target, sample_weight, device)
             train_split = None
-        self.module_kwargs_ = self._module_kwargs(inputs.shape[-1], n_out)
+        self.module_kwargs_ = self._module_kwargs(inputs.shape[-1], self._n_outputs())
         callbacks = self._callbacks(split is not None, float(stopping["threshold"]))
         net = self._build_net(self.module_kwargs_, callbacks, train_split)
         with seeded_torch(derive_seed(self.random_state_, "init"), device), self._kernels():
@@ -430,8 +428,11 @@ class TorchEstimator(SkfamEstimator):
             raise ModelFileError(f"module_kwargs = {kwargs!r} is not a dict.")
         elements = sum(t.numel() for t in state.values())
         _check_sizes(kwargs, "module_kwargs", elements, len(state))
-        wrong = {k: (kwargs.get(k), v) for k, v in self._module_layout().items()}
-        wrong = {k: pair for k, pair in wrong.items() if k in kwargs and pair[0] != pair[1]}
+        wrong = {
+            k: (kwargs[k], v)
+            for k, v in self._module_layout().items()
+            if k in kwargs and kwargs[k] != v
+        }
         if wrong:
             listed = ", ".join(f"{k}={a!r} (the data says {b})" for k, (a, b) in wrong.items())
             raise ModelFileError(f"module_kwargs do not fit the model's input: {listed}.")

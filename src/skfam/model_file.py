@@ -449,25 +449,26 @@ class _Members(dict):
         return super().pop(key, *default)
 
 
-def _split_members(
-    path: Path, contents: dict[str, bytes]
-) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
+def _split_members(contents: dict[str, bytes]) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
+    """Load the arrays (checked against their headers first) and pass the blobs on as bytes.
+
+    Embedded archives (``.skops``, ``.npz``) are checked where they are read, by
+    :func:`load_sklearn` and ``load_arrays``.
+    """
     arrays, blobs = {}, {}
     for member, data in contents.items():
+        if not member.startswith("arrays/"):
+            blobs[member[len("blobs/") :]] = data
+            continue
         try:
-            if member.startswith("arrays/"):
-                check_npy(data, f"array {member!r}")
-                arrays[member[len("arrays/") : -len(".npy")]] = np.load(
-                    io.BytesIO(data), allow_pickle=False
-                )
-            else:
-                if member.endswith((".skops", ".npz")):
-                    check_stored_zip(data, f"member {member!r}")
-                blobs[member[len("blobs/") :]] = data
+            check_npy(data, f"array {member!r}")
+            arrays[member[len("arrays/") : -len(".npy")]] = np.load(
+                io.BytesIO(data), allow_pickle=False
+            )
         except ZipContentError as exc:
-            raise ModelFileError(f"{path}: {exc}") from exc
+            raise ModelFileError(str(exc)) from exc
         except ValueError as exc:
-            raise ModelFileError(f"{path}: array {member!r} cannot be read safely: {exc}") from exc
+            raise ModelFileError(f"array {member!r} cannot be read safely: {exc}") from exc
     return arrays, blobs
 
 
@@ -491,7 +492,7 @@ def _vector(arrays: dict, name: str, kinds: str, length: int | None = None) -> n
     return array
 
 
-def _restore(path: Path, manifest: dict, cls: type, contents: dict[str, bytes]) -> Any:
+def _restore(manifest: dict, cls: type, contents: dict[str, bytes]) -> Any:
     """Build the fitted estimator from checked members, validating the container's part."""
     from sklearn.base import is_classifier
     from sklearn.utils.validation import check_is_fitted
@@ -499,7 +500,7 @@ def _restore(path: Path, manifest: dict, cls: type, contents: dict[str, bytes]) 
     from ._impute import _STRATEGIES
     from ._impute_seq import SequenceImputer
 
-    arrays, blobs = _split_members(path, contents)
+    arrays, blobs = _split_members(contents)
     fitted = manifest.get("fitted")
     params = _decode(manifest.get("params"))
     if not isinstance(fitted, dict) or not isinstance(params, dict):
@@ -619,12 +620,10 @@ def load_model(path: str | os.PathLike, *, key: bytes | str | None = None) -> An
             stacklevel=2,
         )
     try:
-        return _restore(path, manifest, cls, contents)
+        return _restore(manifest, cls, contents)
     except FileNotFoundError:
         raise
     except ModelFileError as exc:
-        if str(exc).startswith(f"{path}:"):
-            raise
         raise ModelFileError(f"{path}: {exc}") from exc
     except Exception as exc:
         # Whatever a library's parser or a family's restore hook raises on crafted or

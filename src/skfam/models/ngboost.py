@@ -385,7 +385,7 @@ class NGBoostRegressor(RegressorMixin, SkfamRegressorMixin, _NGBoostBase):
             (positive).
         """
         check_is_fitted(self)
-        X = self._validate_predict_input(X)
+        X = self._checked_predict_input(X)
         with thread_limit(self._threads()):
             loc, scale = self._loc_scale(X)
         return {"loc": loc, "scale": scale}

@@ -216,7 +216,7 @@ class QuantileLightGBMRegressor(RegressorMixin, SkfamRegressorMixin, _LightGBMBa
             non-decreasing.
         """
         check_is_fitted(self)
-        X = self._validate_predict_input(X)
+        X = self._checked_predict_input(X)
         with thread_limit(self._threads()):
             return self._quantile_outputs(X)
 

@@ -26,7 +26,7 @@ from .._seeds import derive_seed
 from .._sst import load_defaults
 from .._threads import active_threads
 from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
-from ..model_file import ModelFileError
+from ..model_file import ModelFileError, _whole
 
 __all__ = ["XGBoostClassifier", "XGBoostRegressor"]
 
@@ -358,8 +358,9 @@ class _XGBoostBase(SkfamEstimator):
             n_classes=n_classes if n_classes is not None and n_classes > 2 else None,
             objective=self._objective(n_classes)["objective"],
         )
-        best_iteration, n_iter = _rounds(meta, "best_iteration"), _rounds(meta, "n_iter")
-        if n_iter != n_rounds or not 1 <= best_iteration <= n_iter:
+        best_iteration = _whole(meta.get("best_iteration"), "best_iteration", 1)
+        n_iter = _whole(meta.get("n_iter"), "n_iter", 1)
+        if n_iter != n_rounds or best_iteration > n_iter:
             raise ModelFileError(
                 f"best_iteration={best_iteration} and n_iter={n_iter} do not fit the "
                 f"booster's {n_rounds} rounds."
@@ -382,14 +383,6 @@ def _configure(booster: Any, n_features: int) -> None:
     """
     xgb = _xgboost()
     booster.predict(xgb.DMatrix(np.zeros((1, n_features)), nthread=1))
-
-
-def _rounds(meta: dict, key: str) -> int:
-    """Return ``meta[key]``, an int, or raise ModelFileError."""
-    value = meta.get(key)
-    if type(value) is not int:
-        raise ModelFileError(f"{key}={value!r} in the manifest is not an integer.")
-    return value
 
 
 @fill_doc(parameters=_DOC_PARAMETERS)
