@@ -39,6 +39,7 @@ NAMES = [
     "xgboost_regressor",
     "ngboost_regressor",
     "ensemble_classifier",
+    "rocket_classifier",
 ]
 #: Families whose predictions hold no processor-dependent floating-point kernels.
 EXACT_EVERYWHERE = {"lightgbm_regressor", "lightgbm_classifier", "xgboost_regressor"}

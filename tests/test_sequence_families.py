@@ -16,6 +16,11 @@ from skfam import make_sequences
 from skfam._impute_seq import SequenceImputer, forward_fill
 from skfam._split import validation_split
 
+# Most tests here train a few epochs to check input handling, files and threads, not
+# learning; a model that learned nothing then warns (DegenerateModelWarning, tested in
+# tests/test_training_defaults.py), which is beside the point of these tests.
+pytestmark = pytest.mark.filterwarnings("ignore::skfam.DegenerateModelWarning")
+
 REGRESSORS = [skfam.LSTMRegressor, skfam.CNN1DRegressor, skfam.TransformerRegressor]
 CLASSIFIERS = [skfam.LSTMClassifier, skfam.CNN1DClassifier, skfam.TransformerClassifier]
 ALL = REGRESSORS + CLASSIFIERS
@@ -130,10 +135,12 @@ def test_internal_validation_split_is_time_ordered_with_a_purge_gap(monkeypatch)
         return validation_split(*args, **kwargs)
 
     monkeypatch.setattr(skfam.base, "validation_split", spy)
-    X, y = _windows(n=200, length=8)
+    series = np.random.default_rng(0).normal(size=(208, 2)).cumsum(axis=0)
+    X, y = make_sequences(series, 8, target=series[:, 0])  # 200 overlapping windows
     est = skfam.CNN1DRegressor(**FAST, early_stopping=True, validation_fraction=0.25).fit(X, y)
     ((args, kwargs),) = calls
-    assert kwargs["sequence"] is True and kwargs["gap"] == 8 == est._split_gap()
+    assert kwargs["kind"] == "time" == est.params_["validation_split"]
+    assert kwargs["gap"] == 8 == est._split_gap()
     train, valid = validation_split(*args, **kwargs)
     assert valid.tolist() == list(range(150, 200))  # the last quarter, in time order
     assert train.tolist() == list(range(0, 150 - 8))

@@ -29,16 +29,20 @@ from ._registry import (
 from ._settings import config_context, get_config, reset_config, set_config
 from ._sst import ConfigError
 from ._version import __version__
+from ._warnings import DegenerateModelWarning, InputLayoutWarning, SkfamWarning
 from .base import NonFinitePredictionError
 from .model_file import ModelFileError, ModelVersionWarning, load_model
 from .sequences import make_hybrid, make_sequences
 
 __all__ = [
     "ConfigError",
+    "DegenerateModelWarning",
     "FamilyInfo",
+    "InputLayoutWarning",
     "ModelFileError",
     "ModelVersionWarning",
     "NonFinitePredictionError",
+    "SkfamWarning",
     "__version__",
     "all_estimators",
     "config_context",

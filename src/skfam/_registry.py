@@ -43,11 +43,16 @@ __all__ = [
 
 _TASKS = ("regression", "classification")
 
-# Constructor parameters whose last-resort default is a key of configs/defaults.yaml.
+# Constructor parameters whose last-resort default is a key of configs/defaults.yaml...
 _DEFAULTS_LAYER = {
     "validation_fraction": ("validation", "fraction"),
+    "validation_split": ("validation", "split"),
     "cpu_kernels": ("torch", "cpu_kernels"),
+    "min_steps": ("torch", "min_steps"),
+    "delta_channel": ("torch", "delta_channel"),
 }
+# ...or of configs/callbacks.yaml (as load_callbacks gives it for the family).
+_CALLBACKS_LAYER = ("patience", "lr_schedule", "lr_patience")
 
 
 @dataclass(frozen=True)
@@ -343,6 +348,11 @@ def resolve_layers(family: str, variant: str | None) -> dict[str, Any]:
     nested = {key: value for key, value in params.items() if isinstance(value, dict)}
     merged = "hyperparameters" if variant is None else f"hyperparameters + variants.{variant}"
     _check_block(nested, classes, accepted, " + ".join(lb for lb, _ in layers), merged)
+    return {**_last_layer(family, accepted), **params}
+
+
+def _last_layer(family: str, accepted: set[str]) -> dict[str, Any]:
+    """Return the values of defaults.yaml and callbacks.yaml for the family's parameters."""
     defaults = load_defaults()
     layer = {}
     for key, path in _DEFAULTS_LAYER.items():
@@ -351,7 +361,10 @@ def resolve_layers(family: str, variant: str | None) -> dict[str, Any]:
             for part in path:
                 value = value[part]
             layer[key] = value
-    return {**layer, **params}
+    if accepted.intersection(_CALLBACKS_LAYER):
+        callbacks = load_callbacks(family)
+        layer.update({k: callbacks[k] for k in _CALLBACKS_LAYER if k in accepted})
+    return layer
 
 
 def check_config(keys: list[str] | None = None, variant: str | None = None) -> None:

@@ -12,20 +12,26 @@ from __future__ import annotations
 
 import io
 from contextlib import AbstractContextManager
+from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np
 from scipy.sparse import issparse
+from sklearn.base import is_classifier
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._impute_seq import SequenceImputer
 from ._safe_zip import ZIP_ERRORS, ZipContentError, check_stored_zip
-from ._torch import TorchEstimator
+from ._sst import load_defaults
+from ._torch import DOC_TRAINING_PARAMETERS, TorchEstimator
 from ._torch_state import mkldnn_section
+from ._warnings import InputLayoutWarning, warn
 from .model_file import ModelFileError, _whole
 
 __all__ = [
     "CPU_KERNELS",
+    "SequenceInputMixin",
     "channel_scaling",
     "check_scales",
     "cpu_kernels",
@@ -147,10 +153,27 @@ def poor_generic_score(tags: Any) -> Any:
     return tags
 
 
-class _SequenceBase(TorchEstimator):
-    """Base of the sequence estimators: 3-D validation, imputation and scaling."""
+def _ragged_lengths(X: Any) -> list[int] | None:
+    """Return the lengths of a list of series when they differ (None when they do not)."""
+    if not isinstance(X, (list, tuple)) and not (
+        isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1
+    ):
+        return None
+    shapes = {np.shape(item) for item in X if hasattr(item, "__len__")}
+    if len(shapes) <= 1 or not all(hasattr(item, "__len__") for item in X):
+        return None
+    return sorted({len(item) for item in X})
 
-    _sequence_input: ClassVar[bool] = True
+
+class SequenceInputMixin:
+    """3-D input of the sequence families: validation, layout checks, imputation.
+
+    ``X`` is (n_samples, L, C), or 2-D (n_samples, L) read as one channel. Fit records
+    ``n_timesteps_in_`` and ``n_channels_in_``; predict needs the same. A 3-D array whose
+    time axis is shorter than its channel axis (the (n_samples, channels, timesteps) layout
+    of aeon and sktime) fits with an :class:`~skfam.InputLayoutWarning`; series of unequal
+    length are refused with a ValueError that says so.
+    """
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -159,18 +182,37 @@ class _SequenceBase(TorchEstimator):
         tags.input_tags.allow_nan = True
         return tags
 
-    # ------------------------------------------------------------------ validation
     @staticmethod
     def _is_3d(X: Any) -> bool:
         return _ndim(X) == 3
 
     def _check_dimensions(self, X: Any) -> None:
+        lengths = _ragged_lengths(X)
+        if lengths is not None:
+            shown = lengths if len(lengths) <= 6 else [*lengths[:3], "...", *lengths[-2:]]
+            raise ValueError(
+                f"{type(self).__name__} needs series of equal length and channels, but X holds "
+                f"series of lengths {shown}. Pad or truncate them to one length (e.g. "
+                "aeon.transformations.collection.Padder), or cut equal windows with "
+                "skfam.make_sequences."
+            )
         ndim = _ndim(X)
         if ndim is not None and ndim > 3:
             raise ValueError(
                 f"{type(self).__name__} expects 3-D input (n_samples, sequence_length, "
                 f"channels), or 2-D (n_samples, sequence_length) for one channel; got "
                 f"{ndim}-D input of shape {np.shape(X)}."
+            )
+
+    def _warn_layout(self, length: int, channels: int) -> None:
+        if length < channels:
+            warn(
+                f"{type(self).__name__} reads 3-D input as (n_samples, timesteps, channels), "
+                f"so this X is {channels} channels of {length} step(s). If it is (n_samples, "
+                "channels, timesteps), the layout of aeon and sktime, pass "
+                "X.transpose(0, 2, 1); a univariate series set can also be passed 2-D as "
+                "(n_samples, timesteps).",
+                InputLayoutWarning,
             )
 
     def _validate_fit_input(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -187,6 +229,7 @@ class _SequenceBase(TorchEstimator):
                 ensure_all_finite="allow-nan",
                 y_numeric=y_numeric,
             )
+            self._warn_layout(length, channels)
         else:
             flat, y = validate_data(
                 self, X, y, dtype=np.float64, ensure_all_finite="allow-nan", y_numeric=y_numeric
@@ -222,18 +265,119 @@ class _SequenceBase(TorchEstimator):
         )
         return self.imputer_.transform(flat.reshape(len(flat), length, channels))
 
-    # ------------------------------------------------------------------ hooks
     def _make_imputer(self, strategy: str) -> SequenceImputer:
         return SequenceImputer(
             strategy=strategy, forward_fill=bool(self.params_["impute_forward_fill"])
         )
 
+    def _layout_meta(self) -> dict[str, int]:
+        """Return the model-file fields of the input layout."""
+        return {"n_timesteps": self.n_timesteps_in_, "n_channels": self.n_channels_in_}
+
+    def _restore_layout(self, meta: dict) -> None:
+        """Restore (and check) the input layout from a model file's fields."""
+        self.n_timesteps_in_ = _whole(meta["n_timesteps"], "n_timesteps", 1)
+        self.n_channels_in_ = _whole(meta["n_channels"], "n_channels", 1)
+        if self.n_timesteps_in_ * self.n_channels_in_ != self.n_features_in_:
+            raise ModelFileError(
+                f"{self.n_timesteps_in_} steps of {self.n_channels_in_} channels are not the "
+                f"{self.n_features_in_} features of the file."
+            )
+
+
+class _SequenceBase(SequenceInputMixin, TorchEstimator):
+    """Base of the sequence nets: 3-D input, per-channel scaling, the time-ordered split."""
+
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **TorchEstimator._parameter_constraints,
+        "linear_skip": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left"), None],
+        "delta_channel": [
+            StrOptions({"auto", "off"}),
+            Interval(Integral, 0, None, closed="left"),
+            None,
+        ],
+    }
+
+    # ------------------------------------------------------------------ forecasting
+    def _skip_kwargs(self) -> dict[str, int]:
+        """Return the module argument of the linear skip ("auto": the window, regressors)."""
+        steps = self.params_["linear_skip"]
+        length = self.n_timesteps_in_
+        if steps == "auto":
+            steps = 0 if is_classifier(self) else length
+        if steps > length:
+            raise ValueError(
+                f"{type(self).__name__}: linear_skip={steps} is longer than the windows "
+                f"({length} steps)."
+            )
+        self.params_["linear_skip"] = int(steps)
+        return {"linear_skip": int(steps)}
+
+    def _windows(self, X: np.ndarray) -> np.ndarray:
+        return X
+
+    def _fit_anchor(self, X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        self.delta_channel_ = self._resolve_delta_channel(X, y)
+        self.params_["delta_channel"] = (
+            "off" if self.delta_channel_ is None else self.delta_channel_
+        )
+        return self._anchor(X)
+
+    def _anchor(self, X: np.ndarray) -> np.ndarray | None:
+        channel = self.delta_channel_
+        return None if channel is None else np.asarray(X[:, -1, channel], dtype=np.float64)
+
+    def _resolve_delta_channel(self, X: np.ndarray, y: np.ndarray) -> int | None:
+        """Return the channel whose last value the regressor learns the change from."""
+        setting = self.params_["delta_channel"]
+        name = type(self).__name__
+        if is_classifier(self):
+            if setting not in ("auto", "off"):
+                raise ValueError(
+                    f"{name}: delta_channel={setting!r} applies to regression (the change "
+                    "of a target); a classifier takes 'auto' or 'off'."
+                )
+            return None
+        if setting == "off":
+            return None
+        channels = X.shape[2]
+        if setting != "auto":
+            if setting >= channels:
+                raise ValueError(
+                    f"{name}: delta_channel={setting} is not a channel of windows with "
+                    f"{channels} channel(s) (0-based)."
+                )
+            return int(setting)
+        variance = float(np.var(y))
+        if not variance > 0 or not np.isfinite(variance):
+            return None
+        ratio = float(load_defaults()["torch"]["delta_auto_ratio"])
+        squared = ((y[:, None] - X[:, -1, :]) ** 2).mean(axis=0)
+        channel = int(np.argmin(squared))
+        return channel if squared[channel] <= ratio * variance else None
+
+    # ------------------------------------------------------------------ hooks
     def _fit_inputs(self, X: np.ndarray) -> np.ndarray:
-        self.channel_mean_, self.channel_scale_ = channel_scaling(X)
+        self.channel_mean_, self.channel_scale_ = channel_scaling(self._relative(X))
         return self._transform_inputs(X)
 
     def _transform_inputs(self, X: np.ndarray) -> np.ndarray:
-        return ((X - self.channel_mean_) / self.channel_scale_).astype(np.float32)
+        return ((self._relative(X) - self.channel_mean_) / self.channel_scale_).astype(np.float32)
+
+    def _relative(self, X: np.ndarray) -> np.ndarray:
+        """Return ``X`` with the delta channel taken relative to the window's last value.
+
+        A level (a price, a concentration) moves little within a window next to its range
+        over the data set, so standardised over the data set its steps would differ in
+        the last digits only; relative to the window's last value they are the shape the
+        net reads (the change it predicts is relative to the same value).
+        """
+        channel = self.delta_channel_
+        if channel is None:
+            return X
+        X = X.copy()
+        X[:, :, channel] -= X[:, -1:, channel]
+        return X
 
     def _split_gap(self) -> int:
         # Window i and i + L share no row (for windows one row apart, as make_sequences
@@ -262,43 +406,61 @@ class _SequenceBase(TorchEstimator):
 
     def _model_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, bytes]]:
         meta, arrays, blobs = super()._model_state()
-        meta.update(n_timesteps=self.n_timesteps_in_, n_channels=self.n_channels_in_)
+        meta.update(self._layout_meta(), delta_channel=self.delta_channel_)
         return meta, arrays, blobs
 
     def _restore_model_state(
         self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
     ) -> None:
-        self.n_timesteps_in_ = _whole(meta["n_timesteps"], "n_timesteps", 1)
-        self.n_channels_in_ = _whole(meta["n_channels"], "n_channels", 1)
-        if self.n_timesteps_in_ * self.n_channels_in_ != self.n_features_in_:
+        self._restore_layout(meta)
+        # Files written before delta_channel existed predict the target itself.
+        channel = meta.get("delta_channel")
+        if channel is not None and (
+            is_classifier(self)
+            or type(channel) is not int
+            or not 0 <= channel < self.n_channels_in_
+        ):
             raise ModelFileError(
-                f"{self.n_timesteps_in_} steps of {self.n_channels_in_} channels are not the "
-                f"{self.n_features_in_} features of the file."
+                f"delta_channel = {channel!r} is not null or a channel of this "
+                f"{'classifier' if is_classifier(self) else 'regressor'}'s input."
+            )
+        self.delta_channel_ = channel
+        skip = (
+            meta["module_kwargs"].get("linear_skip", 0)
+            if isinstance(meta.get("module_kwargs"), dict)
+            else 0
+        )
+        if type(skip) is not int or not 0 <= skip <= self.n_timesteps_in_:
+            raise ModelFileError(
+                f"linear_skip = {skip!r} is not a number of steps of the "
+                f"{self.n_timesteps_in_}-step windows."
             )
         super()._restore_model_state(meta, arrays, blobs)
 
 
 #: Docstring fragment of the parameters every sequence family shares (after its own).
-DOC_COMMON_PARAMETERS = """
+DOC_COMMON_PARAMETERS = (
+    """
     impute_forward_fill : bool, default=None
         Fill a NaN with the last observed value of its channel earlier in the same window
         before falling back to the channel's training statistic.
-    learning_rate : float, default=None
-        AdamW learning rate.
-    weight_decay : float, default=None
-        AdamW weight decay.
-    batch_size : int, default=None
-        Windows per training batch.
-    max_epochs : int, default=None
-        Most passes over the training data.
-    early_stopping : {"auto", True, False}, default=None
-        Stop when the validation loss stops improving (patience from
-        ``configs/callbacks.yaml``) and keep the best weights; "auto" turns it on from
-        ``early_stopping.auto_min_samples`` windows. The validation part is the *last*
-        ``validation_fraction`` of the windows (time order), after a purge gap of ``L``
-        windows.
-    validation_fraction : float, default=None
-        Share of windows held out for early stopping.
+    linear_skip : "auto" or int, default=None
+        Add a linear map of the window's last ``linear_skip`` steps (all channels) to the
+        net's output (:class:`~skfam.nn.LinearSkip`, the autoregressive highway of LSTNet,
+        Lai et al. 2018): the net learns what a linear autoregression misses. "auto" (the
+        family YAML's default): the whole window for regressors, none (0) for
+        classifiers; 0: none. ``params_["linear_skip"]`` holds the steps used.
+    delta_channel : {"auto", "off"} or int, default=None
+        Regressors: learn the change of the target from the window's last value of this
+        channel and add that value back at predict (forecasting a level such as a price:
+        the net then never has to extrapolate the level). "auto" (the SST's
+        ``torch.delta_channel``): the channel whose last value is closest to the target,
+        when its mean squared difference is at most ``torch.delta_auto_ratio`` times the
+        target's variance; else "off". Classifiers take "auto" or "off" (both: off).
+        ``delta_channel_`` holds the channel used (None: off).
+"""
+    + DOC_TRAINING_PARAMETERS
+    + """
     variant : str, default=None
         A named variant of the family's YAML (e.g. "fast", "small", "large").
     random_state : int, RandomState instance or None, default=None
@@ -335,6 +497,7 @@ DOC_COMMON_PARAMETERS = """
     feature_names_in_ : ndarray of str
         Column names, when fit got a 2-D DataFrame with string column names.
 """
+)
 
 #: Docstring fragment on the input of the sequence families.
 DOC_INPUT = """

@@ -6,7 +6,12 @@ import warnings
 
 import numpy as np
 
-__all__ = ["resolve_early_stopping", "validation_split"]
+__all__ = [
+    "resolve_early_stopping",
+    "resolve_split_kind",
+    "validation_split",
+    "windows_overlap",
+]
 
 _KINDS = ("auto", "time", "shuffle", "stratified")
 
@@ -18,14 +23,68 @@ def resolve_early_stopping(setting: bool | str, n_samples: int, auto_min_samples
     return bool(setting)
 
 
+def resolve_split_kind(kind: str, *, sequence: bool, classes: bool) -> str:
+    """Return the split kind for ``kind`` ("auto": time for overlapping windows, else by task).
+
+    Parameters
+    ----------
+    kind : {"auto", "time", "shuffle", "stratified"}
+        The setting.
+    sequence : bool
+        Whether the rows are overlapping windows of one series (see :func:`windows_overlap`).
+    classes : bool
+        Whether the target holds class labels.
+    """
+    if kind not in _KINDS:
+        raise ValueError(f"validation split must be one of {_KINDS}, got {kind!r}.")
+    if kind != "auto":
+        return kind
+    if sequence:
+        return "time"
+    return "stratified" if classes else "shuffle"
+
+
+#: Consecutive window pairs that :func:`windows_overlap` compares at most (evenly spaced).
+_OVERLAP_PAIRS = 256
+
+
+def windows_overlap(X: np.ndarray) -> bool:
+    """Return whether most consecutive windows of ``X`` are shifted copies of each other.
+
+    Windows cut from one series (:func:`skfam.make_sequences`, any step shorter than the
+    window) share all but their first ``s`` steps with the next window: ``X[i + 1, :L - s]
+    == X[i, s:]``. A set of independent series (a classification archive, one series per
+    row) does not. Up to 256 evenly spaced pairs are compared (NaN equal to NaN); the
+    windows overlap when at least half of them do.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, L, C)
+        Windows in their given order.
+    """
+    n, length = X.shape[0], X.shape[1]
+    if n < 2 or length < 2:
+        return False
+    pairs = np.unique(np.linspace(0, n - 2, min(n - 1, _OVERLAP_PAIRS)).astype(np.intp))
+    hits = 0
+    for i in pairs:
+        a, b = X[i], X[i + 1]
+        # Candidate shifts: steps of `a` equal to the first step of `b`.
+        first = np.all((a[1:] == b[0]) | (np.isnan(a[1:]) & np.isnan(b[0])), axis=1)
+        for s in np.flatnonzero(first) + 1:
+            if np.array_equal(a[s:], b[: length - s], equal_nan=True):
+                hits += 1
+                break
+    return hits * 2 >= len(pairs)
+
+
 def validation_split(
     n_samples: int,
     fraction: float,
     seed: int,
     *,
-    kind: str = "auto",
+    kind: str = "shuffle",
     y_classes: np.ndarray | None = None,
-    sequence: bool = False,
     gap: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return sorted ``(train_idx, valid_idx)`` for the internal validation split.
@@ -38,13 +97,10 @@ def validation_split(
         Share of rows in the validation part, in (0, 1).
     seed : int
         Seed of the "split" stream (unused for a time-ordered split).
-    kind : {"auto", "time", "shuffle", "stratified"}, default="auto"
-        "auto" is "time" for sequence input, "stratified" for classifiers (``y_classes``
-        given) and "shuffle" otherwise.
+    kind : {"time", "shuffle", "stratified"}, default="shuffle"
+        See :func:`resolve_split_kind`.
     y_classes : ndarray of int, default=None
         Encoded class labels, for stratification.
-    sequence : bool, default=False
-        Whether rows are ordered windows of a series.
     gap : int, default=0
         For a time-ordered split, rows dropped between the training and the validation part
         (a purge gap, so overlapping windows do not leak).
@@ -54,10 +110,8 @@ def validation_split(
     ValueError
         When either part would be empty, or a stratified split misses a class.
     """
-    if kind not in _KINDS:
-        raise ValueError(f"validation split must be one of {_KINDS}, got {kind!r}.")
-    if kind == "auto":
-        kind = "time" if sequence else ("stratified" if y_classes is not None else "shuffle")
+    if kind not in _KINDS[1:]:
+        raise ValueError(f"validation split must be one of {_KINDS[1:]}, got {kind!r}.")
     n_valid = int(np.ceil(n_samples * fraction))
     n_train = n_samples - n_valid - (gap if kind == "time" else 0)
     if n_valid < 1 or n_train < 1:

@@ -232,7 +232,22 @@ _DEFAULTS_SCHEMA: dict[str, Any] = {
         "from the cores, -1 = all)",
     ),
     "device": _Leaf(_is_device, f"one of {list(_DEVICES)} or 'cuda:N'"),
-    "torch": {"cpu_kernels": _one_of("portable", "onednn")},
+    "torch": {
+        "cpu_kernels": _one_of("portable", "onednn"),
+        "min_steps": _Leaf(lambda v: _is_int(v) and v >= 0, "an int >= 0"),
+        "delta_channel": _Leaf(
+            lambda v: v in ("auto", "off") or (_is_int(v) and v >= 0),
+            "'auto', 'off' or a channel index >= 0",
+        ),
+        "delta_auto_ratio": _Leaf(lambda v: _is_real(v) and v > 0, "a number > 0"),
+    },
+    "lightgbm": {
+        "auto_min_child_samples": {
+            "fraction": _Leaf(lambda v: _is_real(v) and 0 <= v <= 1, "a number in [0, 1]"),
+            "min": _Leaf(lambda v: _is_int(v) and v >= 0, "an int >= 0"),
+            "max": _Leaf(lambda v: _is_int(v) and v >= 0, "an int >= 0"),
+        },
+    },
     "imputation": {
         "strategy": _one_of("mean", "median", "most_frequent"),
         "native_missing": _Leaf(lambda v: isinstance(v, bool), "true or false"),
@@ -255,6 +270,7 @@ _CALLBACKS_SCHEMA: dict[str, Any] = {
             _positive_int(), keys=shipped_family_keys, what="family", required=False
         ),
     },
+    "lr_schedule": _one_of("auto", "plateau", "cosine", "constant"),
     "lr_on_plateau": {
         "patience": _positive_int(),
         "factor": _Leaf(lambda v: _is_real(v) and 0.0 < v < 1.0, "a number in (0, 1)"),
@@ -406,7 +422,8 @@ def load_callbacks(family: str) -> dict[str, Any]:
     Returns
     -------
     callbacks : dict
-        ``patience`` (early stopping), ``lr_patience``, ``lr_factor`` and ``min_lr``.
+        ``patience`` (early stopping), ``lr_schedule``, ``lr_patience``, ``lr_factor`` and
+        ``min_lr``.
 
     Raises
     ------
@@ -419,6 +436,7 @@ def load_callbacks(family: str) -> dict[str, Any]:
     per_family = stopping.get("per_family") or {}
     return {
         "patience": per_family.get(family, stopping["patience"]),
+        "lr_schedule": data["lr_schedule"],
         "lr_patience": plateau["patience"],
         "lr_factor": plateau["factor"],
         "min_lr": plateau["min_lr"],

@@ -26,6 +26,7 @@ from skorch.callbacks import EarlyStopping, LRScheduler
 from skorch.helper import predefined_split
 
 from ._seeds import derive_seed
+from ._split import windows_overlap
 from ._sst import load_callbacks, load_defaults
 from ._torch_state import rng_section
 from .base import SkfamEstimator
@@ -133,6 +134,14 @@ class TensorDataset(torch.utils.data.Dataset):
         return self.X[index], (self.y[index], self.weight[index])
 
 
+def batch_bounds(n: int, batch_size: int) -> list[int]:
+    """Return the batch boundaries of ``n`` rows (a last batch of one row is merged)."""
+    bounds = [*range(0, n, batch_size), n]
+    if len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
+        del bounds[-2]
+    return bounds
+
+
 class TensorBatches:
     """A batch iterator that slices tensors instead of collating sample by sample.
 
@@ -158,11 +167,7 @@ class TensorBatches:
         self.generator = generator
 
     def _bounds(self) -> list[int]:
-        n = len(self.dataset)
-        bounds = [*range(0, n, self.batch_size), n]
-        if len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
-            del bounds[-2]
-        return bounds
+        return batch_bounds(len(self.dataset), self.batch_size)
 
     def __len__(self) -> int:
         return len(self._bounds()) - 1
@@ -203,7 +208,71 @@ _TORCH_CONSTRAINTS = {
     "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
     "early_stopping": [StrOptions({"auto"}), "boolean", None],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    "validation_split": [StrOptions({"auto", "time", "shuffle", "stratified"}), None],
+    "patience": [Interval(Integral, 1, None, closed="left"), None],
+    "lr_schedule": [StrOptions({"auto", "plateau", "cosine", "constant"}), None],
+    "lr_patience": [Interval(Integral, 1, None, closed="left"), None],
+    "min_steps": [Interval(Integral, 0, None, closed="left"), None],
 }
+
+#: Constructor parameters of every torch family that shape the training run (in this order
+#: after the family's own ones; see DOC_TRAINING_PARAMETERS).
+TRAINING_PARAMS = (
+    "learning_rate",
+    "weight_decay",
+    "batch_size",
+    "max_epochs",
+    "min_steps",
+    "lr_schedule",
+    "lr_patience",
+    "early_stopping",
+    "patience",
+    "validation_fraction",
+    "validation_split",
+)
+
+#: Docstring fragment of the training parameters every torch family shares.
+DOC_TRAINING_PARAMETERS = """
+    learning_rate : float, default=None
+        AdamW learning rate (the schedule starts from it).
+    weight_decay : float, default=None
+        AdamW weight decay.
+    batch_size : int, default=None
+        Rows per training batch (a set smaller than it trains in one batch per epoch).
+    max_epochs : int, default=None
+        Passes over the training data, raised where needed to reach ``min_steps``.
+    min_steps : int, default=None
+        Fewest optimizer steps of the run: ``max_epochs`` is raised to
+        ``ceil(min_steps / batches per epoch)`` when it gives fewer, so a small data set
+        trains as many steps as a large one (SST: ``torch.min_steps``; 0 turns it off).
+        A ``max_epochs`` passed here is kept as given unless ``min_steps`` is passed too.
+        Early stopping still ends a run early. ``params_["max_epochs"]`` holds the epochs
+        allowed.
+    lr_schedule : {"auto", "plateau", "cosine", "constant"}, default=None
+        "plateau": multiply the learning rate by ``lr_on_plateau.factor`` after
+        ``lr_patience`` epochs without improvement of the validation loss (of the training
+        loss when there is no validation split). "cosine": cosine decay to
+        ``lr_on_plateau.min_lr`` over the run. "auto" (the SST's ``lr_schedule``): plateau
+        when early stopping holds out a validation split, cosine otherwise.
+        ``params_["lr_schedule"]`` holds the schedule used.
+    lr_patience : int, default=None
+        Epochs without improvement before the plateau schedule lowers the learning rate.
+    early_stopping : {"auto", True, False}, default=None
+        Stop when the validation loss has not improved for ``patience`` epochs and keep
+        the best weights; "auto" turns it on from ``early_stopping.auto_min_samples`` rows.
+    patience : int, default=None
+        Epochs without improvement of the validation loss before early stopping ends the
+        run (SST: ``configs/callbacks.yaml``).
+    validation_fraction : float, default=None
+        Share of rows held out for early stopping.
+    validation_split : {"auto", "time", "shuffle", "stratified"}, default=None
+        How the validation rows are chosen. "time": the last rows, after a purge gap of
+        one window length for sequence input. "auto" (the SST's ``validation.split``):
+        "time" for windows that overlap (cut from one series, recognised from the data),
+        otherwise "stratified" for classifiers and "shuffle" for regressors (e.g. a set
+        of independent labelled series). ``params_["validation_split"]`` holds the kind
+        used when early stopping was on.
+"""
 
 
 class TorchEstimator(SkfamEstimator):
@@ -219,8 +288,6 @@ class TorchEstimator(SkfamEstimator):
         **SkfamEstimator._parameter_constraints,
         **_TORCH_CONSTRAINTS,
     }
-    #: Whether the internal validation split follows time order (sequence input).
-    _sequence_input: ClassVar[bool] = False
     #: The post-fit check first requires every weight to be finite, then predicts on one
     #: padded prediction pass of training rows: a forward pass over 10,000 rows would cost
     #: a large share of a short training run.
@@ -239,6 +306,18 @@ class TorchEstimator(SkfamEstimator):
 
     def _split_gap(self) -> int:
         return 0
+
+    def _windows(self, X: np.ndarray) -> np.ndarray | None:
+        """Return the (n, L, C) windows of imputed rows ``X`` (None: not sequence input)."""
+        return None
+
+    def _fit_anchor(self, X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        """Return the per-row value regression learns the change from (None: y itself)."""
+        return None
+
+    def _anchor(self, X: np.ndarray) -> np.ndarray | None:
+        """Return the fitted anchor of imputed rows ``X`` (see ``_fit_anchor``)."""
+        return None
 
     # ------------------------------------------------------------ building
     def _build_net(
@@ -268,28 +347,36 @@ class TorchEstimator(SkfamEstimator):
         )
 
     def _callbacks(self, with_validation: bool, threshold: float) -> list:
+        """Return the learning-rate schedule and early stopping; record them in ``params_``."""
+        p = self.params_
         settings = load_callbacks(self._family)
-        self.params_.update(settings)
-        monitor = "valid_loss" if with_validation else "train_loss"
-        callbacks: list = [
-            (
-                "lr_plateau",
-                LRScheduler(
-                    policy="ReduceLROnPlateau",
-                    monitor=monitor,
-                    patience=settings["lr_patience"],
-                    factor=settings["lr_factor"],
-                    min_lr=settings["min_lr"],
-                ),
+        p.update(lr_factor=settings["lr_factor"], min_lr=settings["min_lr"])
+        schedule = p["lr_schedule"]
+        if schedule == "auto":
+            schedule = "plateau" if with_validation else "cosine"
+        p["lr_schedule"] = schedule
+        callbacks: list = []
+        if schedule == "plateau":
+            scheduler = LRScheduler(
+                policy="ReduceLROnPlateau",
+                monitor="valid_loss" if with_validation else "train_loss",
+                patience=p["lr_patience"],
+                factor=settings["lr_factor"],
+                min_lr=settings["min_lr"],
             )
-        ]
+            callbacks.append(("lr_plateau", scheduler))
+        elif schedule == "cosine":
+            scheduler = LRScheduler(
+                policy="CosineAnnealingLR", T_max=p["max_epochs"], eta_min=settings["min_lr"]
+            )
+            callbacks.append(("lr_cosine", scheduler))
         if with_validation:
             callbacks.append(
                 (
                     "early_stopping",
                     EarlyStopping(
                         monitor="valid_loss",
-                        patience=settings["patience"],
+                        patience=p["patience"],
                         threshold=threshold,
                         threshold_mode="abs",
                         load_best=True,
@@ -298,26 +385,43 @@ class TorchEstimator(SkfamEstimator):
             )
         return callbacks
 
+    def _budget_epochs(self, n_train: int) -> int:
+        """Return the epochs allowed: ``max_epochs``, raised to reach ``min_steps`` steps.
+
+        A ``max_epochs`` passed to the constructor is kept as given, unless ``min_steps``
+        is passed too: only the SST's budget adapts to the data.
+        """
+        p = self.params_
+        if self.max_epochs is not None and self.min_steps is None:
+            return int(p["max_epochs"])
+        batches = len(batch_bounds(n_train, int(p["batch_size"]))) - 1
+        needed = -(-int(p["min_steps"]) // max(batches, 1))
+        return max(int(p["max_epochs"]), needed)
+
     # ------------------------------------------------------------ fit / predict
     def _fit_model(
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
     ) -> None:
         self.device_ = resolve_device(self.device)
-        inputs = self._fit_inputs(X)
         classifier = is_classifier(self)
+        anchor = self._fit_anchor(X, y)
+        inputs = self._fit_inputs(X)
         if classifier:
             target = y.astype(np.int64)
         else:
-            self.target_mean_ = float(np.mean(y))
-            scale = float(np.std(y))
+            change = y if anchor is None else y - anchor
+            self.target_mean_ = float(np.mean(change))
+            scale = float(np.std(change))
             self.target_scale_ = scale if scale > 0 and np.isfinite(scale) else 1.0
-            target = ((y - self.target_mean_) / self.target_scale_).astype(np.float32)[:, None]
+            target = ((change - self.target_mean_) / self.target_scale_).astype(np.float32)
+            target = target[:, None]
         stopping = defaults["early_stopping"]
+        windows = self._windows(X)
         split = self._early_stopping_split(
             target,
             defaults,
             stratify=classifier,
-            sequence=self._sequence_input,
+            sequence=windows is not None and windows_overlap(windows),
             gap=self._split_gap(),
         )
         device = self.device_
@@ -334,6 +438,7 @@ class TorchEstimator(SkfamEstimator):
             train = TensorDataset(inputs, target, sample_weight, device)
             train_split = None
         self.module_kwargs_ = self._module_kwargs(inputs.shape[-1], self._n_outputs())
+        self.params_["max_epochs"] = self._budget_epochs(len(train))
         callbacks = self._callbacks(split is not None, float(stopping["threshold"]))
         net = self._build_net(self.module_kwargs_, callbacks, train_split)
         with seeded_torch(derive_seed(self.random_state_, "init"), device), self._kernels():
@@ -374,7 +479,25 @@ class TorchEstimator(SkfamEstimator):
         out = torch.cat(outs).numpy().astype(np.float64)
         if is_classifier(self):
             return softmax(out, axis=1)
-        return out[:, 0] * self.target_scale_ + self.target_mean_
+        pred = out[:, 0] * self.target_scale_ + self.target_mean_
+        anchor = self._anchor(X)
+        return pred if anchor is None else pred + anchor
+
+    def _stopped_at_first_iteration(self) -> bool:
+        history = self.net_.history
+        if not history or "valid_loss" not in history[0]:
+            return False
+        losses = history[:, "valid_loss"]
+        return len(losses) > 1 and int(np.argmin(losses)) == 0
+
+    def _degenerate_hint(self) -> str:
+        p = self.params_
+        return (
+            f"it trained {self.n_iter_} epoch(s) of batch_size={p['batch_size']} with "
+            f"learning_rate={p['learning_rate']} and lr_schedule={p['lr_schedule']!r}; "
+            "try more steps (min_steps, max_epochs), another learning_rate, or "
+            "early_stopping=False on a small data set"
+        )
 
     # ------------------------------------------------------------ model files
     def _model_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, bytes]]:

@@ -30,9 +30,10 @@ from ._settings import (
     receive_settings,
     with_carried_settings,
 )
-from ._split import resolve_early_stopping, validation_split
+from ._split import resolve_early_stopping, resolve_split_kind, validation_split
 from ._sst import load_defaults
 from ._threads import resolve_n_jobs, thread_limit
+from ._warnings import DegenerateModelWarning, warn
 
 __all__ = [
     "NonFinitePredictionError",
@@ -43,6 +44,10 @@ __all__ = [
 
 #: Constructor parameters every estimator has, and which are not family hyperparameters.
 COMMON_PARAMS = ("variant", "random_state", "n_jobs", "device")
+
+#: Relative spread of training-row predictions (to the target's) below which a regressor
+#: is called constant.
+_CONSTANT_SPREAD = 1e-6
 
 # The post-fit sanity check predicts on at most this many training rows (evenly spaced)
 # for families that cannot check all of them for free (a family may set fewer).
@@ -164,7 +169,7 @@ class SkfamEstimator(BaseEstimator):
             X = self.imputer_.fit_transform(X)
             check_input_range(X, self._input_limit, type(self).__name__)
             finite = self._fit_model(X, y, weights, defaults)
-            self._check_training_predictions(X, finite)
+            self._check_training_predictions(X, y, weights, finite)
         return self
 
     def _imputation_strategy(self, defaults: dict) -> str:
@@ -215,18 +220,71 @@ class SkfamEstimator(BaseEstimator):
     #: Most training rows the post-fit check predicts on (evenly spaced).
     _sanity_rows: ClassVar[int] = _SANITY_ROWS
 
-    def _check_training_predictions(self, X: np.ndarray, finite: bool | None) -> None:
-        if finite is None:
-            rows = self._sanity_rows
-            if len(X) > rows:
-                X = X[np.linspace(0, len(X) - 1, rows).astype(np.intp)]
-            finite = bool(np.isfinite(self._raw_outputs(X)).all())
+    def _check_training_predictions(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, finite: bool | None
+    ) -> None:
+        """Refuse a model that predicts non-finite values; warn when it learned nothing.
+
+        Predicts on at most ``_sanity_rows`` evenly spaced training rows of positive
+        weight (none when ``finite`` is already known to be False). A model whose
+        predictions there are one constant (one class) although the target varies there,
+        or that early stopping kept at its first iteration, gets a
+        :class:`~skfam.DegenerateModelWarning` naming the family's likely cause.
+        """
+        if finite is not False:
+            weighted = sample_weight > 0
+            if weighted.any() and not weighted.all():
+                X, y = X[weighted], y[weighted]
+            if len(X) > self._sanity_rows:
+                rows = np.linspace(0, len(X) - 1, self._sanity_rows).astype(np.intp)
+                X, y = X[rows], y[rows]
+            outputs = np.asarray(self._raw_outputs(X))
+            if finite is None:
+                finite = bool(np.isfinite(outputs).all())
         if not finite:
             raise NonFinitePredictionError(
                 f"The fitted {self._family!r} model ({type(self).__name__}) predicts "
                 "non-finite values on its training data; check the scale of X and y and "
                 "the hyperparameters (e.g. a smaller learning_rate)."
             )
+        problem = self._degenerate(outputs, y)
+        if problem is not None:
+            warn(
+                f"The fitted {self._family!r} model ({type(self).__name__}) {problem}: it "
+                f"learned (almost) nothing from X. Likely cause: {self._degenerate_hint()}.",
+                DegenerateModelWarning,
+            )
+
+    def _degenerate(self, outputs: np.ndarray, y: np.ndarray) -> str | None:
+        """Return what is degenerate about training-row outputs (None: nothing)."""
+        if self._stopped_at_first_iteration():
+            return (
+                "was stopped after its first iteration by early stopping (the validation "
+                "loss never improved on it)"
+            )
+        if hasattr(self, "classes_"):
+            predicted = np.unique(np.argmax(outputs, axis=1))
+            if len(predicted) == 1 and len(np.unique(y)) > 1:
+                label = self.classes_[predicted[0]]
+                label = label.item() if isinstance(label, np.generic) else label
+                return (
+                    f"predicts the class {label!r} for every training row although the "
+                    "training rows hold several classes"
+                )
+            return None
+        spread = float(np.max(np.ptp(outputs, axis=0))) if len(outputs) else 0.0
+        target_spread = float(np.ptp(y)) if len(y) else 0.0
+        if target_spread > 0 and spread <= _CONSTANT_SPREAD * target_spread:
+            return "predicts the same value for every training row although the target varies"
+        return None
+
+    def _stopped_at_first_iteration(self) -> bool:
+        """Family hook: whether early stopping kept the model of the first iteration."""
+        return False
+
+    def _degenerate_hint(self) -> str:
+        """Family hook: the likely cause of a degenerate model and the setting to change."""
+        return f"the hyperparameters in params_ ({self.params_})"
 
     def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -244,19 +302,28 @@ class SkfamEstimator(BaseEstimator):
 
         Early stopping follows ``params_["early_stopping"]`` ("auto": from
         ``early_stopping.auto_min_samples`` rows); the split holds out
-        ``params_["validation_fraction"]`` of the rows, seeded from the stream "split".
+        ``params_["validation_fraction"]`` of the rows, seeded from the stream "split", of
+        the kind ``params_["validation_split"]`` (families without that parameter: the
+        SST's ``validation.split``); ``params_["validation_split"]`` records the kind used.
+        ``sequence`` says whether the rows are overlapping windows of one series.
         """
         p = self.params_
         auto_min = defaults["early_stopping"]["auto_min_samples"]
         if not resolve_early_stopping(p["early_stopping"], len(y), auto_min):
             return None
+        kind = resolve_split_kind(
+            p.get("validation_split", defaults["validation"]["split"]),
+            sequence=sequence,
+            classes=stratify,
+        )
+        if "validation_split" in p:
+            p["validation_split"] = kind
         return validation_split(
             len(y),
             p["validation_fraction"],
             derive_seed(self.random_state_, "split"),
-            kind=defaults["validation"]["split"],
+            kind=kind,
             y_classes=y if stratify else None,
-            sequence=sequence,
             gap=gap,
         )
 

@@ -44,6 +44,7 @@ from ._safe_zip import (
     read_member,
 )
 from ._version import __version__
+from ._warnings import SkfamWarning
 
 __all__ = [
     "FORMAT_VERSION",
@@ -75,7 +76,7 @@ class ModelFileError(ValueError):
     """A model file is truncated, altered, of an unknown format or otherwise unusable."""
 
 
-class ModelVersionWarning(UserWarning):
+class ModelVersionWarning(SkfamWarning):
     """A model file was written with other library versions than the ones installed."""
 
 

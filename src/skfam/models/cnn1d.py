@@ -58,12 +58,19 @@ class _CNN1DBase(_SequenceBase):
         pooling: str | None = None,
         dropout: float | None = None,
         impute_forward_fill: bool | None = None,
+        linear_skip: str | int | None = None,
+        delta_channel: str | int | None = None,
         learning_rate: float | None = None,
         weight_decay: float | None = None,
         batch_size: int | None = None,
         max_epochs: int | None = None,
+        min_steps: int | None = None,
+        lr_schedule: str | None = None,
+        lr_patience: int | None = None,
         early_stopping: bool | str | None = None,
+        patience: int | None = None,
         validation_fraction: float | None = None,
+        validation_split: str | None = None,
         variant: str | None = None,
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
@@ -74,12 +81,19 @@ class _CNN1DBase(_SequenceBase):
         self.pooling = pooling
         self.dropout = dropout
         self.impute_forward_fill = impute_forward_fill
+        self.linear_skip = linear_skip
+        self.delta_channel = delta_channel
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.min_steps = min_steps
+        self.lr_schedule = lr_schedule
+        self.lr_patience = lr_patience
         self.early_stopping = early_stopping
+        self.patience = patience
         self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
         self.variant = variant
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -99,6 +113,7 @@ class _CNN1DBase(_SequenceBase):
             "kernel_size": int(p["kernel_size"]),
             "pooling": p["pooling"],
             "dropout": float(p["dropout"]),
+            **self._skip_kwargs(),
         }
 
 

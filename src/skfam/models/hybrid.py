@@ -22,14 +22,15 @@ from .._sequence import (
     lstm_kernels,
     poor_generic_score,
 )
-from .._torch import TorchEstimator
+from .._torch import DOC_TRAINING_PARAMETERS, TorchEstimator
 from ..base import SkfamClassifierMixin, SkfamRegressorMixin
 from ..model_file import ModelFileError, _whole
 from ..nn.hybrid import ENCODERS, HybridModule
 
 __all__ = ["HybridClassifier", "HybridRegressor"]
 
-_DOC_PARAMETERS = """
+_DOC_PARAMETERS = (
+    """
     ``X`` is 2-D: ``[features | sequence flattened time-major]`` (build it with
     :func:`skfam.make_hybrid`); ``sequence_shape=(L, C)`` says how many of the last columns
     are the sequence (column ``F + t * C + c`` is channel ``c`` at step ``t``), the first
@@ -75,21 +76,9 @@ _DOC_PARAMETERS = """
     impute_forward_fill : bool, default=None
         Fill a NaN of the sequence with the last observed value of the same channel
         earlier in the row before falling back to the channel's statistic.
-    learning_rate : float, default=None
-        AdamW learning rate.
-    weight_decay : float, default=None
-        AdamW weight decay.
-    batch_size : int, default=None
-        Rows per training batch.
-    max_epochs : int, default=None
-        Most passes over the training data.
-    early_stopping : {"auto", True, False}, default=None
-        Stop when the validation loss stops improving and keep the best weights; the
-        validation part is the last ``validation_fraction`` of the rows (time order) after
-        a purge gap of ``L`` rows. "auto" turns it on from
-        ``early_stopping.auto_min_samples`` rows.
-    validation_fraction : float, default=None
-        Share of rows held out for early stopping.
+"""
+    + DOC_TRAINING_PARAMETERS
+    + """
     variant : str, default=None
         A named variant of ``configs/models/hybrid.yaml``.
     random_state : int, RandomState instance or None, default=None
@@ -123,6 +112,7 @@ _DOC_PARAMETERS = """
     feature_names_in_ : ndarray of str
         Column names, when fit got a DataFrame with string column names.
 """
+)
 
 
 class _HybridBase(TorchEstimator):
@@ -130,7 +120,6 @@ class _HybridBase(TorchEstimator):
 
     _family: ClassVar[str] = "hybrid"
     _module_class = HybridModule
-    _sequence_input: ClassVar[bool] = True
     _parameter_constraints: ClassVar[dict[str, list]] = {
         **TorchEstimator._parameter_constraints,
         "sequence_shape": [tuple, list, StrOptions({"auto"}), None],
@@ -164,8 +153,13 @@ class _HybridBase(TorchEstimator):
         weight_decay: float | None = None,
         batch_size: int | None = None,
         max_epochs: int | None = None,
+        min_steps: int | None = None,
+        lr_schedule: str | None = None,
+        lr_patience: int | None = None,
         early_stopping: bool | str | None = None,
+        patience: int | None = None,
         validation_fraction: float | None = None,
+        validation_split: str | None = None,
         variant: str | None = None,
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
@@ -186,8 +180,13 @@ class _HybridBase(TorchEstimator):
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.min_steps = min_steps
+        self.lr_schedule = lr_schedule
+        self.lr_patience = lr_patience
         self.early_stopping = early_stopping
+        self.patience = patience
         self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
         self.variant = variant
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -227,6 +226,9 @@ class _HybridBase(TorchEstimator):
             sequence_shape=self.sequence_shape_,
             forward_fill=bool(self.params_["impute_forward_fill"]),
         )
+
+    def _windows(self, X: np.ndarray) -> np.ndarray:
+        return X[:, self.n_tabular_features_ :].reshape(len(X), *self.sequence_shape_)
 
     def _split_gap(self) -> int:
         # As for the sequence families: rows are windows one step apart, so a gap of L rows

@@ -109,7 +109,11 @@ class _LightGBMBase(SkfamEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "num_leaves": [Interval(Integral, 2, 131072, closed="both"), None],
         "max_depth": [Interval(Integral, -1, None, closed="left"), None],
-        "min_child_samples": [Interval(Integral, 0, None, closed="left"), None],
+        "min_child_samples": [
+            Interval(Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+            None,
+        ],
         "min_child_weight": [Interval(Real, 0, None, closed="left"), None],
         "min_split_gain": [Interval(Real, 0, None, closed="left"), None],
         "subsample": [Interval(Real, 0, 1, closed="right"), None],
@@ -130,7 +134,7 @@ class _LightGBMBase(SkfamEstimator):
         learning_rate: float | None = None,
         num_leaves: int | None = None,
         max_depth: int | None = None,
-        min_child_samples: int | None = None,
+        min_child_samples: int | str | None = None,
         min_child_weight: float | None = None,
         min_split_gain: float | None = None,
         subsample: float | None = None,
@@ -169,6 +173,18 @@ class _LightGBMBase(SkfamEstimator):
     def _objective(self, n_classes: int | None) -> dict[str, Any]:
         raise NotImplementedError
 
+    def _resolve_leaf_size(self, n_rows: int, defaults: dict) -> None:
+        """Turn ``min_child_samples="auto"`` into rows per leaf for ``n_rows`` rows.
+
+        The SST's ``lightgbm.auto_min_child_samples`` gives the rule: ``fraction`` of the
+        rows, clipped to [``min``, ``max``]; ``params_`` records the number used.
+        """
+        if self.params_["min_child_samples"] != "auto":
+            return
+        rule = defaults["lightgbm"]["auto_min_child_samples"]
+        size = round(n_rows * rule["fraction"])
+        self.params_["min_child_samples"] = min(max(size, rule["min"]), rule["max"])
+
     def _booster_params(self, n_classes: int | None, index: int = 0) -> dict[str, Any]:
         params = {core: self.params_[name] for name, core in _CORE_NAMES.items()}
         params.update(self._objective(n_classes))
@@ -185,6 +201,7 @@ class _LightGBMBase(SkfamEstimator):
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
     ) -> bool:
         n_classes = len(self.classes_) if hasattr(self, "classes_") else None
+        self._resolve_leaf_size(len(X), defaults)
         params = self._booster_params(n_classes)
         booster, best_iteration, finite = self._train_booster(
             X, y, sample_weight, defaults, params, n_classes
@@ -247,6 +264,19 @@ class _LightGBMBase(SkfamEstimator):
             booster.best_iteration if split is not None else booster.current_iteration()
         )
         return booster, best_iteration, finite
+
+    def _stopped_at_first_iteration(self) -> bool:
+        return self.best_iteration_ == 1 and self.n_iter_ > 1
+
+    def _degenerate_hint(self) -> str:
+        p = self.params_
+        return (
+            f"no split met min_child_samples={p['min_child_samples']} (rows per leaf), "
+            f"min_child_weight={p['min_child_weight']} and min_split_gain="
+            f"{p['min_split_gain']} on this data, or early stopping found no round better "
+            "than the first; lower min_child_samples (or leave it 'auto', which scales it "
+            "with the rows), raise learning_rate, or pass early_stopping=False"
+        )
 
     def _booster_predict(self, X: np.ndarray) -> np.ndarray:
         return self.booster_.predict(

@@ -11,13 +11,14 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docs import fill_doc
-from .._torch import TorchEstimator
+from .._torch import DOC_TRAINING_PARAMETERS, TorchEstimator
 from ..base import SkfamClassifierMixin, SkfamRegressorMixin
 from ..nn.mlp import ACTIVATIONS, MLPModule
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
-_DOC_PARAMETERS = """
+_DOC_PARAMETERS = (
+    """
     Inputs are imputed and standardised inside the estimator (``imputer_``, ``scaler_``);
     regression targets are standardised for training and mapped back at predict. Every
     hyperparameter defaults to None, meaning "take it from the SST"
@@ -36,20 +37,9 @@ _DOC_PARAMETERS = """
     batch_norm : bool, default=None
         Batch normalisation after each hidden linear layer
         (:class:`~skfam.nn.mlp.ColumnBatchNorm`: the same model for any ``n_jobs``).
-    learning_rate : float, default=None
-        AdamW learning rate.
-    weight_decay : float, default=None
-        AdamW weight decay.
-    batch_size : int, default=None
-        Rows per training batch.
-    max_epochs : int, default=None
-        Most passes over the training data.
-    early_stopping : {"auto", True, False}, default=None
-        Stop when the validation loss on the internal split stops improving (patience from
-        ``configs/callbacks.yaml``) and keep the best weights; "auto" turns it on from
-        ``early_stopping.auto_min_samples`` rows.
-    validation_fraction : float, default=None
-        Share of rows held out for early stopping.
+"""
+    + DOC_TRAINING_PARAMETERS
+    + """
     variant : str, default=None
         A named variant of ``configs/models/mlp.yaml`` (e.g. "fast", "small", "large").
     random_state : int, RandomState instance or None, default=None
@@ -81,6 +71,7 @@ _DOC_PARAMETERS = """
     feature_names_in_ : ndarray of str
         Column names, when fit got a DataFrame with string column names.
 """
+)
 
 
 class _MLPBase(TorchEstimator):
@@ -107,8 +98,13 @@ class _MLPBase(TorchEstimator):
         weight_decay: float | None = None,
         batch_size: int | None = None,
         max_epochs: int | None = None,
+        min_steps: int | None = None,
+        lr_schedule: str | None = None,
+        lr_patience: int | None = None,
         early_stopping: bool | str | None = None,
+        patience: int | None = None,
         validation_fraction: float | None = None,
+        validation_split: str | None = None,
         variant: str | None = None,
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
@@ -122,8 +118,13 @@ class _MLPBase(TorchEstimator):
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.min_steps = min_steps
+        self.lr_schedule = lr_schedule
+        self.lr_patience = lr_patience
         self.early_stopping = early_stopping
+        self.patience = patience
         self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
         self.variant = variant
         self.random_state = random_state
         self.n_jobs = n_jobs

@@ -169,6 +169,7 @@ class QuantileLightGBMRegressor(RegressorMixin, SkfamRegressorMixin, _LightGBMBa
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
     ) -> bool:
         levels = _check_quantiles(self.params_["quantiles"])
+        self._resolve_leaf_size(len(X), defaults)
         boosters, best, finite = [], [], True
         for i, level in enumerate(levels):
             params = self._booster_params(None, index=i)
@@ -219,6 +220,12 @@ class QuantileLightGBMRegressor(RegressorMixin, SkfamRegressorMixin, _LightGBMBa
         X = self._checked_predict_input(X)
         with thread_limit(self._threads()):
             return self._quantile_outputs(X)
+
+    def _stopped_at_first_iteration(self) -> bool:
+        return any(
+            best == 1 and n > 1
+            for best, n in zip(self.best_iterations_, self.n_iter_, strict=True)
+        )
 
     def _model_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, bytes]]:
         meta = {"best_iterations": list(self.best_iterations_)}

@@ -329,6 +329,18 @@ class _XGBoostBase(SkfamEstimator):
         data = xgb.DMatrix(X, nthread=nthread)
         return self._predictor(nthread).predict(data, iteration_range=(0, self.best_iteration_))
 
+    def _stopped_at_first_iteration(self) -> bool:
+        return self.best_iteration_ == 1 and self.n_iter_ > 1
+
+    def _degenerate_hint(self) -> str:
+        p = self.params_
+        return (
+            f"no split met min_child_weight={p['min_child_weight']} and gamma="
+            f"{p.get('gamma')} on this data, or early stopping found no round better than "
+            "the first; lower min_child_weight, raise learning_rate, or pass "
+            "early_stopping=False"
+        )
+
     def _model_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, bytes]]:
         meta = {
             "best_iteration": self.best_iteration_,

@@ -8,6 +8,7 @@ from .cnn1d import CNN1DEncoder, CNN1DModule
 from .hybrid import HybridModule
 from .lstm import LSTMEncoder, LSTMModule
 from .mlp import MLPModule
+from .skip import LinearSkip
 from .transformer import TransformerEncoderNet, TransformerModule
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "HybridModule",
     "LSTMEncoder",
     "LSTMModule",
+    "LinearSkip",
     "MLPModule",
     "TransformerEncoderNet",
     "TransformerModule",

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .skip import LinearSkip
+
 __all__ = ["POOLINGS", "CNN1DEncoder", "CNN1DModule", "CausalConv1d"]
 
 #: Global pooling over time of the convolutional features.
@@ -115,6 +117,9 @@ class CNN1DModule(nn.Module):
         Global pooling over time.
     dropout : float, default=0.0
         Dropout after each convolution.
+    linear_skip : int, default=0
+        Also add a linear map of the window's last ``linear_skip`` steps to the output
+        (:class:`~skfam.nn.LinearSkip`, LSTNet's autoregressive highway); 0: none.
 
     Examples
     --------
@@ -132,11 +137,14 @@ class CNN1DModule(nn.Module):
         kernel_size: int = 3,
         pooling: str = "mean",
         dropout: float = 0.0,
+        linear_skip: int = 0,
     ):
         super().__init__()
         self.encoder = CNN1DEncoder(n_in, channels, kernel_size, pooling, dropout)
         self.head = nn.Linear(self.encoder.out_features, n_out)
+        self.skip = LinearSkip(n_in, linear_skip, n_out) if linear_skip else None
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Map a (batch, length, channels) tensor to (batch, n_out)."""
-        return self.head(self.encoder(X))
+        out = self.head(self.encoder(X))
+        return out if self.skip is None else out + self.skip(X)

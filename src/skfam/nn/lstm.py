@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .skip import LinearSkip
+
 __all__ = ["LSTMEncoder", "LSTMModule"]
 
 
@@ -75,6 +77,9 @@ class LSTMModule(nn.Module):
         Dropout between layers and before the head.
     bidirectional : bool, default=False
         Read the sequence in both directions.
+    linear_skip : int, default=0
+        Also add a linear map of the window's last ``linear_skip`` steps to the output
+        (:class:`~skfam.nn.LinearSkip`, LSTNet's autoregressive highway); 0: none.
 
     Examples
     --------
@@ -92,11 +97,14 @@ class LSTMModule(nn.Module):
         num_layers: int = 1,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        linear_skip: int = 0,
     ):
         super().__init__()
         self.encoder = LSTMEncoder(n_in, hidden_size, num_layers, dropout, bidirectional)
         self.head = nn.Linear(self.encoder.out_features, n_out)
+        self.skip = LinearSkip(n_in, linear_skip, n_out) if linear_skip else None
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Map a (batch, length, channels) tensor to (batch, n_out)."""
-        return self.head(self.encoder(X))
+        out = self.head(self.encoder(X))
+        return out if self.skip is None else out + self.skip(X)

@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from .skip import LinearSkip
+
 __all__ = ["POSITIONAL_ENCODINGS", "TRANSFORMER_POOLINGS", "TransformerEncoderNet"]
 __all__ += ["EncoderLayer", "RowLayerNorm", "SelfAttention", "TransformerModule", "row_softmax"]
 
@@ -244,6 +246,9 @@ class TransformerModule(nn.Module):
         Outputs (1 for regression, the number of classes for classification).
     seq_len : int
         Length of the sequences.
+    linear_skip : int, default=0
+        Also add a linear map of the window's last ``linear_skip`` steps to the output
+        (:class:`~skfam.nn.LinearSkip`, LSTNet's autoregressive highway); 0: none.
     **kwargs
         The other parameters of :class:`TransformerEncoderNet`.
 
@@ -256,11 +261,15 @@ class TransformerModule(nn.Module):
     torch.Size([2, 1])
     """
 
-    def __init__(self, n_in: int, n_out: int, seq_len: int, **kwargs: object):
+    def __init__(
+        self, n_in: int, n_out: int, seq_len: int, linear_skip: int = 0, **kwargs: object
+    ):
         super().__init__()
         self.encoder = TransformerEncoderNet(n_in, seq_len, **kwargs)
         self.head = nn.Linear(self.encoder.out_features, n_out)
+        self.skip = LinearSkip(n_in, linear_skip, n_out) if linear_skip else None
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Map a (batch, length, channels) tensor to (batch, n_out)."""
-        return self.head(self.encoder(X))
+        out = self.head(self.encoder(X))
+        return out if self.skip is None else out + self.skip(X)

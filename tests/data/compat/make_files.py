@@ -49,8 +49,20 @@ def _windows(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return make_sequences(series, 8, target=series[:, 0])
 
 
+def _series(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Series of 24 steps and 2 channels: a bump, a box or nothing at a random step."""
+    labels = np.array(["bump", "box", "flat"])
+    y = rng.integers(0, 3, size=90)
+    X = rng.normal(scale=0.5, size=(90, 24, 2))
+    shapes = [np.sin(np.linspace(0, np.pi, 8)), np.ones(8), np.zeros(8)]
+    for i, start in enumerate(rng.integers(0, 16, size=90)):
+        X[i, start : start + 8, 0] += 2.0 * shapes[y[i]]
+    X[rng.random(X.shape) < 0.03] = np.nan
+    return X, labels[y]
+
+
 def estimators() -> dict[str, tuple[Any, str]]:
-    """Name -> (unfitted estimator, kind of data: "regression", "classes" or "windows")."""
+    """Name -> (unfitted estimator, kind of data: "regression", "classes", "windows", "series")."""
     import skfam
 
     cpu = {"device": "cpu"}
@@ -65,6 +77,7 @@ def estimators() -> dict[str, tuple[Any, str]]:
         "lstm_regressor": (skfam.LSTMRegressor(variant="fast", **cpu), "windows"),
         "xgboost_regressor": (skfam.XGBoostRegressor(variant="fast", **cpu), "regression"),
         "ngboost_regressor": (skfam.NGBoostRegressor(variant="fast"), "regression"),
+        "rocket_classifier": (skfam.MiniRocketClassifier(variant="fast", **cpu), "series"),
         "ensemble_classifier": (
             skfam.EnsembleClassifier(
                 variant="fast",
@@ -85,6 +98,8 @@ def main() -> None:
         rng = np.random.default_rng(SEED)
         if kind == "windows":
             X, y = _windows(rng)
+        elif kind == "series":
+            X, y = _series(rng)
         else:
             X, y = _tabular(rng, classes=kind == "classes")
         estimator.set_params(random_state=SEED % 1000).fit(X, y)
