@@ -300,3 +300,26 @@ def test_regressors_add_a_linear_map_of_the_window_and_classifiers_do_not(cls):
         warnings.simplefilter("ignore", DegenerateModelWarning)
         fitted = clf(variant="fast", max_epochs=2, **CPU).fit(Xc, yc)
     assert fitted.params_["linear_skip"] == 0 and fitted.net_.module_.skip is None
+
+
+def test_minirocket_forecasts_a_level_through_its_change(tmp_path):
+    # MiniRocket's kernels sum to zero, so its features hardly see the level: on a trend
+    # that leaves the training range, only the change (delta_channel) can be forecast.
+    level = _random_walk(1200, seed=9, drift=0.5)
+    X, y = make_sequences(level[:, None], 16, target=level)
+    cut = int(0.8 * len(X))
+    naive = np.mean((X[cut:, -1, 0] - y[cut:]) ** 2)
+    auto = skfam.MiniRocketRegressor(variant="fast", **CPU).fit(X[:cut], y[:cut])
+    off = skfam.MiniRocketRegressor(variant="fast", delta_channel="off", **CPU)
+    off.fit(X[:cut], y[:cut])
+    assert auto.delta_channel_ == 0 and off.delta_channel_ is None
+    assert np.mean((auto.predict(X[cut:]) - y[cut:]) ** 2) <= 1.5 * naive
+    assert np.mean((off.predict(X[cut:]) - y[cut:]) ** 2) > 10 * naive
+    auto.save_model(tmp_path / "r.skfam")
+    loaded = skfam.load_model(tmp_path / "r.skfam")
+    assert loaded.delta_channel_ == 0
+    np.testing.assert_array_equal(loaded.predict(X[cut:]), auto.predict(X[cut:]))
+    with pytest.raises(ValueError, match="applies to regression"):
+        skfam.MiniRocketClassifier(variant="fast", delta_channel=0, **CPU).fit(
+            X[:50], np.arange(50) % 2
+        )

@@ -270,6 +270,61 @@ class SequenceInputMixin:
             strategy=strategy, forward_fill=bool(self.params_["impute_forward_fill"])
         )
 
+    def _fit_anchor(self, X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        self.delta_channel_ = self._resolve_delta_channel(X, y)
+        self.params_["delta_channel"] = (
+            "off" if self.delta_channel_ is None else self.delta_channel_
+        )
+        return self._anchor(X)
+
+    def _anchor(self, X: np.ndarray) -> np.ndarray | None:
+        channel = self.delta_channel_
+        return None if channel is None else np.asarray(X[:, -1, channel], dtype=np.float64)
+
+    def _resolve_delta_channel(self, X: np.ndarray, y: np.ndarray) -> int | None:
+        """Return the channel whose last value the regressor learns the change from."""
+        setting = self.params_["delta_channel"]
+        name = type(self).__name__
+        if is_classifier(self):
+            if setting not in ("auto", "off"):
+                raise ValueError(
+                    f"{name}: delta_channel={setting!r} applies to regression (the change "
+                    "of a target); a classifier takes 'auto' or 'off'."
+                )
+            return None
+        if setting == "off":
+            return None
+        channels = X.shape[2]
+        if setting != "auto":
+            if setting >= channels:
+                raise ValueError(
+                    f"{name}: delta_channel={setting} is not a channel of windows with "
+                    f"{channels} channel(s) (0-based)."
+                )
+            return int(setting)
+        variance = float(np.var(y))
+        if not variance > 0 or not np.isfinite(variance):
+            return None
+        ratio = float(load_defaults()["torch"]["delta_auto_ratio"])
+        squared = ((y[:, None] - X[:, -1, :]) ** 2).mean(axis=0)
+        channel = int(np.argmin(squared))
+        return channel if squared[channel] <= ratio * variance else None
+
+    # ------------------------------------------------------------------ hooks
+    def _restore_delta(self, meta: dict) -> None:
+        """Restore ``delta_channel_`` from a model file (absent in older files: None)."""
+        channel = meta.get("delta_channel")
+        if channel is not None and (
+            is_classifier(self)
+            or type(channel) is not int
+            or not 0 <= channel < self.n_channels_in_
+        ):
+            raise ModelFileError(
+                f"delta_channel = {channel!r} is not null or a channel of this "
+                f"{'classifier' if is_classifier(self) else 'regressor'}'s input."
+            )
+        self.delta_channel_ = channel
+
     def _layout_meta(self) -> dict[str, int]:
         """Return the model-file fields of the input layout."""
         return {"n_timesteps": self.n_timesteps_in_, "n_channels": self.n_channels_in_}
@@ -316,47 +371,6 @@ class _SequenceBase(SequenceInputMixin, TorchEstimator):
     def _windows(self, X: np.ndarray) -> np.ndarray:
         return X
 
-    def _fit_anchor(self, X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
-        self.delta_channel_ = self._resolve_delta_channel(X, y)
-        self.params_["delta_channel"] = (
-            "off" if self.delta_channel_ is None else self.delta_channel_
-        )
-        return self._anchor(X)
-
-    def _anchor(self, X: np.ndarray) -> np.ndarray | None:
-        channel = self.delta_channel_
-        return None if channel is None else np.asarray(X[:, -1, channel], dtype=np.float64)
-
-    def _resolve_delta_channel(self, X: np.ndarray, y: np.ndarray) -> int | None:
-        """Return the channel whose last value the regressor learns the change from."""
-        setting = self.params_["delta_channel"]
-        name = type(self).__name__
-        if is_classifier(self):
-            if setting not in ("auto", "off"):
-                raise ValueError(
-                    f"{name}: delta_channel={setting!r} applies to regression (the change "
-                    "of a target); a classifier takes 'auto' or 'off'."
-                )
-            return None
-        if setting == "off":
-            return None
-        channels = X.shape[2]
-        if setting != "auto":
-            if setting >= channels:
-                raise ValueError(
-                    f"{name}: delta_channel={setting} is not a channel of windows with "
-                    f"{channels} channel(s) (0-based)."
-                )
-            return int(setting)
-        variance = float(np.var(y))
-        if not variance > 0 or not np.isfinite(variance):
-            return None
-        ratio = float(load_defaults()["torch"]["delta_auto_ratio"])
-        squared = ((y[:, None] - X[:, -1, :]) ** 2).mean(axis=0)
-        channel = int(np.argmin(squared))
-        return channel if squared[channel] <= ratio * variance else None
-
-    # ------------------------------------------------------------------ hooks
     def _fit_inputs(self, X: np.ndarray) -> np.ndarray:
         self.channel_mean_, self.channel_scale_ = channel_scaling(self._relative(X))
         return self._transform_inputs(X)
@@ -413,18 +427,7 @@ class _SequenceBase(SequenceInputMixin, TorchEstimator):
         self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
     ) -> None:
         self._restore_layout(meta)
-        # Files written before delta_channel existed predict the target itself.
-        channel = meta.get("delta_channel")
-        if channel is not None and (
-            is_classifier(self)
-            or type(channel) is not int
-            or not 0 <= channel < self.n_channels_in_
-        ):
-            raise ModelFileError(
-                f"delta_channel = {channel!r} is not null or a channel of this "
-                f"{'classifier' if is_classifier(self) else 'regressor'}'s input."
-            )
-        self.delta_channel_ = channel
+        self._restore_delta(meta)
         skip = (
             meta["module_kwargs"].get("linear_skip", 0)
             if isinstance(meta.get("module_kwargs"), dict)

@@ -84,6 +84,15 @@ _DOC_PARAMETERS = """
     impute_forward_fill : bool, default=None
         Fill a NaN with the last observed value of its channel earlier in the same series
         before falling back to the channel's training statistic.
+    delta_channel : {"auto", "off"} or int, default=None
+        Regressor: fit the ridge to the change of the target from the series' last value
+        of this channel and add that value back at predict. MiniRocket's kernels sum to
+        zero, so its features hardly see a series' level: without this a trending target
+        (a price, CO2) cannot be forecast. "auto" (the SST's ``torch.delta_channel``): the
+        channel whose last value is closest to the target, when its mean squared
+        difference is at most ``torch.delta_auto_ratio`` times the target's variance;
+        else "off". The classifier takes "auto" or "off" (both: off). ``delta_channel_``
+        holds the channel used (None: off).
     variant : str, default=None
         A named variant of ``configs/models/rocket.yaml`` (e.g. "fast").
     random_state : int, RandomState instance or None, default=None
@@ -157,6 +166,11 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
         "n_alphas": [Interval(Integral, 1, None, closed="left"), None],
         "ridge_cv": [StrOptions({"loo"}), Interval(Integral, 2, None, closed="left"), None],
         "impute_forward_fill": ["boolean", None],
+        "delta_channel": [
+            StrOptions({"auto", "off"}),
+            Interval(Integral, 0, None, closed="left"),
+            None,
+        ],
     }
 
     def __init__(
@@ -169,6 +183,7 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
         n_alphas: int | None = None,
         ridge_cv: str | int | None = None,
         impute_forward_fill: bool | None = None,
+        delta_channel: str | int | None = None,
         variant: str | None = None,
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
@@ -181,6 +196,7 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
         self.n_alphas = n_alphas
         self.ridge_cv = ridge_cv
         self.impute_forward_fill = impute_forward_fill
+        self.delta_channel = delta_channel
         self.variant = variant
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -249,8 +265,12 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
         features = features.astype(np.float64)
         scaler = StandardScaler(with_mean=False).fit(features)
         self.scale_ = np.asarray(scaler.scale_, dtype=np.float64)
+        anchor = self._fit_anchor(X, y)
+        target = y if anchor is None else y - anchor
         with _one_blas_thread():
-            ridge = self._ridge(alphas).fit(features / self.scale_, y, sample_weight=sample_weight)
+            ridge = self._ridge(alphas).fit(
+                features / self.scale_, target, sample_weight=sample_weight
+            )
         self.coef_ = np.asarray(ridge.coef_, dtype=np.float64)
         self.intercept_ = ridge.intercept_
         self.alpha_ = float(ridge.alpha_)
@@ -263,7 +283,12 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
 
     def _model_state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, bytes]]:
         t = self.minirocket_
-        meta = {**self._layout_meta(), "device": self.device_, "alpha": self.alpha_}
+        meta = {
+            **self._layout_meta(),
+            "device": self.device_,
+            "alpha": self.alpha_,
+            "delta_channel": self.delta_channel_,
+        }
         arrays = {
             "dilations": t.dilations,
             "features_per_dilation": t.features_per_dilation,
@@ -280,6 +305,7 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
         self, meta: dict, arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
     ) -> None:
         self._restore_layout(meta)
+        self._restore_delta(meta)
         if blobs:
             raise ModelFileError(f"a MiniRocket model file has no blobs, got {sorted(blobs)}.")
         self.minirocket_ = _restore_transform(
@@ -419,7 +445,9 @@ class MiniRocketRegressor(RegressorMixin, SkfamRegressorMixin, _MiniRocketBase):
         return stored[0]  # RidgeCV's intercept_ is a numpy float64 scalar
 
     def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
-        return self._scores(self._features(X))
+        scores = self._scores(self._features(X))
+        anchor = self._anchor(X)
+        return scores if anchor is None else scores + anchor
 
 
 @fill_doc(parameters=_DOC_PARAMETERS)
