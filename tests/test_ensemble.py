@@ -179,7 +179,9 @@ def test_final_estimator_settings_come_from_the_sst():
     assert clf.final_estimator_.max_iter == sst["logistic_regression"]["max_iter"]
     # Passed explicitly, they change the final model: a huge alpha shrinks it to the mean.
     strong = EnsembleRegressor(variant="fast", final_params={"ridge_cv": {"alphas": [1e12]}})
-    with pytest.warns(skfam.DegenerateModelWarning, match="same value for every training row"):
+    with pytest.warns(
+        skfam.DegenerateModelWarning, match="same value for each of the 100 training rows"
+    ):
         strong.fit(X[:100], y[:100])
     np.testing.assert_allclose(strong.predict(X[:5]), y[:100].mean(), rtol=1e-6)
     with pytest.raises(ValueError, match=r"final_params has unknown entries \['ridge'\]"):

@@ -12,6 +12,7 @@ import skfam
 from skfam import DegenerateModelWarning, InputLayoutWarning, make_sequences
 from skfam._split import resolve_split_kind, windows_overlap
 
+from ._forge import forge
 from ._strategies import HYBRID_SEQUENCE_SHAPE, estimator_cases, fast_params
 
 CPU = {"device": "cpu"}
@@ -323,3 +324,28 @@ def test_minirocket_forecasts_a_level_through_its_change(tmp_path):
         skfam.MiniRocketClassifier(variant="fast", delta_channel=0, **CPU).fit(
             X[:50], np.arange(50) % 2
         )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("linear_skip", 9, "linear_skip = 9 is not a number of steps of the 8-step windows"),
+        ("linear_skip", "8", "linear_skip = '8' is not a number of steps"),
+        ("delta_channel", 1, "delta_channel = 1 is not null or a channel"),
+        ("delta_channel", True, "delta_channel = True is not null or a channel"),
+    ],
+)
+def test_crafted_forecasting_fields_are_refused(tmp_path, field, value, message):
+    level = _random_walk(200, seed=10, drift=0.1)
+    X, y = make_sequences(level[:, None], 8, target=level)
+    path = tmp_path / "m.skfam"
+    skfam.CNN1DRegressor(variant="fast", **CPU).fit(X, y).save_model(path)
+
+    def edit(manifest):
+        family = manifest["fitted"]["family"]
+        target = family["module_kwargs"] if field == "linear_skip" else family
+        target[field] = value
+
+    forge(path, tmp_path / "bad.skfam", edit_manifest=edit)
+    with pytest.raises(skfam.ModelFileError, match=message):
+        skfam.load_model(tmp_path / "bad.skfam")

@@ -428,11 +428,8 @@ class _SequenceBase(SequenceInputMixin, TorchEstimator):
     ) -> None:
         self._restore_layout(meta)
         self._restore_delta(meta)
-        skip = (
-            meta["module_kwargs"].get("linear_skip", 0)
-            if isinstance(meta.get("module_kwargs"), dict)
-            else 0
-        )
+        kwargs = meta.get("module_kwargs")
+        skip = kwargs.get("linear_skip", 0) if isinstance(kwargs, dict) else 0
         if type(skip) is not int or not 0 <= skip <= self.n_timesteps_in_:
             raise ModelFileError(
                 f"linear_skip = {skip!r} is not a number of steps of the "

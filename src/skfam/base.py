@@ -49,6 +49,11 @@ COMMON_PARAMS = ("variant", "random_state", "n_jobs", "device")
 #: is called constant.
 _CONSTANT_SPREAD = 1e-6
 
+#: Training rows the degenerate-model check predicts on where a family already knows that
+#: its outputs are finite (boosting keeps its training scores): a constant model is
+#: constant on any of them, and the prediction stays a small part of the fit.
+_SHAPE_ROWS = 2048
+
 # The post-fit sanity check predicts on at most this many training rows (evenly spaced)
 # for families that cannot check all of them for free (a family may set fewer).
 _SANITY_ROWS = 10_000
@@ -235,8 +240,10 @@ class SkfamEstimator(BaseEstimator):
             weighted = sample_weight > 0
             if weighted.any() and not weighted.all():
                 X, y = X[weighted], y[weighted]
-            if len(X) > self._sanity_rows:
-                rows = np.linspace(0, len(X) - 1, self._sanity_rows).astype(np.intp)
+            # Where finiteness is known, the rows serve only the degenerate-model check.
+            limit = self._sanity_rows if finite is None else min(self._sanity_rows, _SHAPE_ROWS)
+            if len(X) > limit:
+                rows = np.linspace(0, len(X) - 1, limit).astype(np.intp)
                 X, y = X[rows], y[rows]
             outputs = np.asarray(self._raw_outputs(X))
             if finite is None:
@@ -268,14 +275,17 @@ class SkfamEstimator(BaseEstimator):
                 label = self.classes_[predicted[0]]
                 label = label.item() if isinstance(label, np.generic) else label
                 return (
-                    f"predicts the class {label!r} for every training row although the "
-                    "training rows hold several classes"
+                    f"predicts the class {label!r} for each of the {len(y)} training rows "
+                    "checked, although they hold several classes"
                 )
             return None
         spread = float(np.max(np.ptp(outputs, axis=0))) if len(outputs) else 0.0
         target_spread = float(np.ptp(y)) if len(y) else 0.0
         if target_spread > 0 and spread <= _CONSTANT_SPREAD * target_spread:
-            return "predicts the same value for every training row although the target varies"
+            return (
+                f"predicts the same value for each of the {len(y)} training rows checked, "
+                "although their target varies"
+            )
         return None
 
     def _stopped_at_first_iteration(self) -> bool:
