@@ -31,6 +31,7 @@ from .model_file import ModelFileError, _whole
 
 __all__ = [
     "CPU_KERNELS",
+    "DELTA_CHANNEL_CONSTRAINT",
     "SequenceInputMixin",
     "channel_scaling",
     "check_scales",
@@ -151,6 +152,14 @@ def poor_generic_score(tags: Any) -> Any:
     """
     tags.regressor_tags.poor_score = True
     return tags
+
+
+#: Valid values of ``delta_channel`` (the sequence nets and MiniRocket).
+DELTA_CHANNEL_CONSTRAINT = [
+    StrOptions({"auto", "off"}),
+    Interval(Integral, 0, None, closed="left"),
+    None,
+]
 
 
 def _ragged_lengths(X: Any) -> list[int] | None:
@@ -346,11 +355,7 @@ class _SequenceBase(SequenceInputMixin, TorchEstimator):
     _parameter_constraints: ClassVar[dict[str, list]] = {
         **TorchEstimator._parameter_constraints,
         "linear_skip": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left"), None],
-        "delta_channel": [
-            StrOptions({"auto", "off"}),
-            Interval(Integral, 0, None, closed="left"),
-            None,
-        ],
+        "delta_channel": DELTA_CHANNEL_CONSTRAINT,
     }
 
     # ------------------------------------------------------------------ forecasting

@@ -215,22 +215,6 @@ _TORCH_CONSTRAINTS = {
     "min_steps": [Interval(Integral, 0, None, closed="left"), None],
 }
 
-#: Constructor parameters of every torch family that shape the training run (in this order
-#: after the family's own ones; see DOC_TRAINING_PARAMETERS).
-TRAINING_PARAMS = (
-    "learning_rate",
-    "weight_decay",
-    "batch_size",
-    "max_epochs",
-    "min_steps",
-    "lr_schedule",
-    "lr_patience",
-    "early_stopping",
-    "patience",
-    "validation_fraction",
-    "validation_split",
-)
-
 #: Docstring fragment of the training parameters every torch family shares.
 DOC_TRAINING_PARAMETERS = """
     learning_rate : float, default=None

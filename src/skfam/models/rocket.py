@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 from .._docs import fill_doc
 from .._limits import ValueLimit
 from .._seeds import derive_seed
-from .._sequence import SequenceInputMixin
+from .._sequence import DELTA_CHANNEL_CONSTRAINT, SequenceInputMixin
 from .._threads import thread_limit
 from .._torch import _loading_device, resolve_device
 from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
@@ -166,11 +166,7 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
         "n_alphas": [Interval(Integral, 1, None, closed="left"), None],
         "ridge_cv": [StrOptions({"loo"}), Interval(Integral, 2, None, closed="left"), None],
         "impute_forward_fill": ["boolean", None],
-        "delta_channel": [
-            StrOptions({"auto", "off"}),
-            Interval(Integral, 0, None, closed="left"),
-            None,
-        ],
+        "delta_channel": DELTA_CHANNEL_CONSTRAINT,
     }
 
     def __init__(
