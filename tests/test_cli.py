@@ -167,3 +167,18 @@ def test_docs_tables_of_families_are_generated_from_the_registry(capsys):
                     f"{path.relative_to(ROOT)} lists family {key!r} in a hand-written table"
                 )
     assert blocks >= 3
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--test-size", "1.5", "argument --test-size: must lie strictly between 0 and 1"),
+        ("--test-size", "x", "argument --test-size: must be a number"),
+        ("--window", "0", "argument --window: must be at least 1"),
+    ],
+)
+def test_train_rejects_invalid_split_options(capsys, option, value, message):
+    with pytest.raises(SystemExit) as caught:
+        main(["train", "--data", "x.csv", "--target", "y", option, value])
+    assert caught.value.code == 2
+    assert message in capsys.readouterr().err

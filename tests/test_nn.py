@@ -135,3 +135,36 @@ def test_column_batch_norm_does_not_depend_on_the_thread_count():
         results.append(step)
     for one, two in zip(*results, strict=True):
         assert torch.equal(one, two)
+
+
+def test_lstm_pool_readout_is_last_state_mean_and_max_of_the_outputs():
+    from skfam.nn.lstm import LSTMEncoder
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        pooled = LSTMEncoder(3, 5, num_layers=2, bidirectional=True, readout="pool")
+    pooled.eval()
+    X = torch.randn(4, 9, 3, generator=torch.Generator().manual_seed(1))
+    outputs, (h_n, _) = pooled.lstm(X)
+    # Oracle: torch's own LSTM outputs, pooled by hand.
+    last = torch.cat([h_n[-2], h_n[-1]], dim=1)
+    expected = torch.cat([last, outputs.mean(1), outputs.max(1).values], dim=1)
+    assert pooled.out_features == 3 * 2 * 5
+    torch.testing.assert_close(pooled(X), expected, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="readout must be one of"):
+        LSTMEncoder(3, 5, readout="mean")
+
+
+def test_lstm_forget_bias_opens_the_forget_gates_of_every_layer():
+    from skfam.nn.lstm import LSTMEncoder
+
+    encoder = LSTMEncoder(2, 4, num_layers=2, bidirectional=True, forget_bias=1.0)
+    for name, bias in encoder.lstm.named_parameters():
+        if name.startswith("bias_"):
+            forget = bias[4:8]
+            expected = 1.0 if name.startswith("bias_ih") else 0.0
+            assert torch.equal(forget, torch.full_like(forget, expected)), name
+            # The other gates keep torch's uniform initialisation.
+            assert not torch.equal(bias[:4], torch.zeros(4))
+    plain = LSTMEncoder(2, 4)
+    assert not torch.equal(plain.lstm.bias_ih_l0[4:8], torch.ones(4))

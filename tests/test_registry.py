@@ -80,7 +80,10 @@ def test_every_family_has_a_fast_variant_and_none_defaults(key):
             continue
         signature = inspect.signature(cls)
         for name, parameter in signature.parameters.items():
-            assert parameter.default is None, f"{cls.__name__}.{name}"
+            if name == "verbose":  # not a hyperparameter: silent by default, as sklearn's
+                assert parameter.default == 0 and type(parameter.default) is int
+            else:
+                assert parameter.default is None, f"{cls.__name__}.{name}"
             assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
 
 

@@ -257,8 +257,12 @@ def test_cnn_and_lstm_options():
     X, y = _windows()
     for pooling in ("mean", "max", "last"):
         skfam.CNN1DRegressor(**FAST, pooling=pooling, channels=[4, 4], kernel_size=5).fit(X, y)
-    est = skfam.LSTMRegressor(**FAST, bidirectional=True, num_layers=2, dropout=0.1).fit(X, y)
-    assert est.net_.module_.encoder.out_features == 16
+    for readout, width in (("last", 2 * 8), ("pool", 3 * 2 * 8)):
+        est = skfam.LSTMRegressor(
+            **FAST, bidirectional=True, num_layers=2, dropout=0.1, readout=readout
+        ).fit(X, y)
+        assert est.net_.module_.encoder.out_features == width
+        assert est.net_.module_.head.in_features == width
     with pytest.raises(ValueError, match="channels must be a non-empty list"):
         skfam.CNN1DRegressor(**FAST, channels=[]).fit(X, y)
 

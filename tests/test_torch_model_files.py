@@ -78,6 +78,9 @@ def test_other_layer_sizes_are_refused_naming_the_difference(lstm_file, tmp_path
         ("dropout", 7.5, r"dropout = 7.5 is not a rate"),
         ("n_in", 3, r"n_in=3 \(the data says 2\)"),
         ("bidirectional", None, "bidirectional = None is not a valid module argument"),
+        ("forget_bias", 1e300, r"forget_bias = 1e\+300 is not None or a float in \[-10, 10\]"),
+        ("forget_bias", "1", "forget_bias = '1' is not None or a float"),
+        ("readout", "mean", r"module_kwargs .* do not build"),
     ],
 )
 def test_absurd_module_arguments_are_refused_before_building(
@@ -214,3 +217,12 @@ def test_mlp_files_check_their_scaler_and_layers(tmp_path):
     forge(path, tmp_path / "mlp2.skfam", edit_manifest=edit)
     with pytest.raises(ModelFileError, match=r"do not fit a MLPModule.*is \(32, 4\)"):
         skfam.load_model(tmp_path / "mlp2.skfam")
+
+
+def test_lstm_files_keep_a_forget_bias_of_one_and_of_none(tmp_path):
+    X, y = _windows()
+    for value in (1.0, "torch"):
+        est = skfam.LSTMRegressor(**FAST, forget_bias=value).fit(X, y)
+        est.save_model(tmp_path / "lstm.skfam")
+        loaded = skfam.load_model(tmp_path / "lstm.skfam")
+        assert np.array_equal(loaded.predict(X), est.predict(X))

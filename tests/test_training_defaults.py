@@ -349,3 +349,31 @@ def test_crafted_forecasting_fields_are_refused(tmp_path, field, value, message)
     forge(path, tmp_path / "bad.skfam", edit_manifest=edit)
     with pytest.raises(skfam.ModelFileError, match=message):
         skfam.load_model(tmp_path / "bad.skfam")
+
+
+def test_lstm_defaults_read_whole_series_and_reference_keeps_the_old_net():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 12, 2))
+    y_class = np.where(X[:, :, 0].mean(axis=1) > 0, "a", "b")
+    y_reg = X[:, -1, 0]
+    fast = {"variant": "fast", "max_epochs": 2}
+    clf = skfam.LSTMClassifier(**fast).fit(X, y_class)
+    reg = skfam.LSTMRegressor(**fast).fit(X, y_reg)
+    # SST: bidirectional "auto" = classifiers only, pooled readout, unit forget bias.
+    assert clf.params_["bidirectional"] is True and reg.params_["bidirectional"] is False
+    for est in (clf, reg):
+        assert est.params_["readout"] == "pool" and est.params_["forget_bias"] == 1.0
+        encoder = est.net_.module_.encoder
+        assert (
+            encoder.readout == "pool"
+            and encoder.lstm.bidirectional == est.params_["bidirectional"]
+        )
+    with warnings.catch_warnings():
+        # One epoch of the reference's settings learns nothing; only the net is checked.
+        warnings.simplefilter("ignore", DegenerateModelWarning)
+        old = skfam.LSTMClassifier(variant="reference", max_epochs=1).fit(X, y_class)
+    encoder = old.net_.module_.encoder
+    assert encoder.readout == "last" and not encoder.lstm.bidirectional
+    assert old.module_kwargs_["forget_bias"] is None
+    with pytest.raises(ValueError, match="forget_bias"):
+        skfam.LSTMRegressor(forget_bias=50.0, **fast).fit(X, y_reg)

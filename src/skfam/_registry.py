@@ -328,7 +328,7 @@ def resolve_layers(family: str, variant: str | None) -> dict[str, Any]:
     classes = _hyperparameter_classes(family)
     layers = family_layers(family)
     accepted = set.intersection(*(set(inspect.signature(c).parameters) for c in classes))
-    accepted -= {"variant", "random_state", "n_jobs", "device"}
+    accepted -= {"variant", "random_state", "n_jobs", "device", "verbose"}
     for label, content in layers:
         _check_block(content["hyperparameters"], classes, accepted, label, "hyperparameters")
         for name, block in content["variants"].items():

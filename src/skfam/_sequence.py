@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._impute_seq import SequenceImputer
+from ._progress import DOC_VERBOSE
 from ._safe_zip import ZIP_ERRORS, ZipContentError, check_stored_zip
 from ._sst import load_defaults
 from ._torch import DOC_TRAINING_PARAMETERS, TorchEstimator
@@ -476,6 +477,10 @@ DOC_COMMON_PARAMETERS = (
         Where to train; None takes the SST's ``device``, "auto" uses CUDA when present. On
         CUDA, training runs with deterministic algorithms; a model trained on a GPU loads
         and predicts on a CPU-only machine.
+"""
+    + DOC_VERBOSE
+    + """        A line shows the losses (of the standardised target, for regressors) and the
+        learning rate of the epoch; ``(best)`` marks a new best validation loss.
 
     Attributes
     ----------

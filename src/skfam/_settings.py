@@ -6,13 +6,14 @@ that is not set comes from the SST (``configs/defaults.yaml``, possibly overridd
 ``config_dir``); ``config_dir`` itself falls back to the environment variable
 ``SKFAM_CONFIG_DIR``.
 
-Worker processes (joblib's loky and multiprocessing backends) get the settings through the
-estimators sent to them: an estimator pickled while settings are set carries a snapshot of
-them (:func:`carry_settings`), and in a process started by the pickling one (a worker) its
-``fit`` and thread resolution run under exactly those settings
-(:func:`with_carried_settings`); copies and clones made there keep the snapshot. Elsewhere,
-e.g. in another session that loads the pickle or in a copy made by the same process, it is
-dropped (:func:`receive_settings`).
+Worker processes (joblib's loky and multiprocessing backends, dask.distributed's workers) get
+the settings through the estimators sent to them: an estimator pickled while settings are set
+carries a snapshot of them (:func:`carry_settings`), and in a worker its ``fit`` and thread
+resolution run under exactly those settings (:func:`with_carried_settings`); copies and
+clones made there keep the snapshot. A worker is a process started by the pickling one, or a
+dask worker or scheduler that received the estimator through dask. Elsewhere, e.g. in another
+session that loads the pickle or in a copy made by the same process, the snapshot is dropped
+(:func:`receive_settings`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import functools
 import multiprocessing
 import os
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -303,6 +305,44 @@ def _origin(pid: int) -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": pid, "start": _start_time(pid)}
 
 
+#: How many frames above the check may lead to dask's ``loads``: the check's callers here,
+#: the estimator's ``__setstate__`` chain, the pure-Python unpickler if one is used.
+_MAX_FRAMES = 20
+
+
+def _unpickled_by_dask() -> bool:
+    """Return whether dask.distributed's transport is unpickling the caller's estimator.
+
+    dask deserializes what it receives (the task graph on the scheduler; task arguments,
+    scattered data and results on the workers) with ``distributed.protocol``, on the event
+    loop or an offload thread, not in the thread that runs the task: ``get_worker()`` does
+    not answer there, but the caller's stack shows it. A pickle loaded by code (a task's
+    ``joblib.load``) has no ``distributed.protocol`` frame in between.
+    """
+    frame = sys._getframe(1)
+    for _ in range(_MAX_FRAMES):
+        if frame is None:
+            return False
+        if frame.f_globals.get("__name__", "").startswith("distributed.protocol"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _runs_dask_server() -> bool:
+    """Return whether a dask.distributed worker or scheduler runs in this process.
+
+    dask is never imported here: without ``distributed`` in ``sys.modules`` none runs.
+    """
+    for module, name in (("distributed.worker", "Worker"), ("distributed.scheduler", "Scheduler")):
+        server_class = getattr(sys.modules.get(module), name, None)
+        for server in list(getattr(server_class, "_instances", ())):
+            status = getattr(getattr(server, "status", None), "name", None)
+            if status not in ("closed", "failed"):
+                return True
+    return False
+
+
 def _parent_pids() -> set[int]:
     """Return the pids that may have started this process: OS parent, multiprocessing owner."""
     pids = {os.getppid()}
@@ -347,9 +387,17 @@ def carry_settings(state: dict[str, Any]) -> dict[str, Any]:
 def receive_settings(state: dict[str, Any]) -> dict[str, Any]:
     """Return an unpickled ``state``, keeping its snapshot only in a worker of its sender.
 
-    The snapshot is kept when a process that pickled it started this one (on the same host);
-    otherwise (the same process, as in ``copy.deepcopy``, or another session) it is dropped
-    and the settings of this process apply.
+    The snapshot is kept when
+
+    - a process that pickled it started this one (on the same host: joblib's workers);
+    - dask.distributed's transport unpickles it in a process that runs a dask worker or
+      scheduler, and the snapshot was taken in another process (a task, or data, sent to a
+      cluster; not a result coming back to a session that runs a ``LocalCluster``);
+    - or it is a copy made in this process of an estimator that kept one (a ``deepcopy`` in a
+      worker).
+
+    Otherwise (a copy made by the process that took the snapshot, a pickle loaded in another
+    session or by a task's own code) it is dropped and the settings of this process apply.
 
     Parameters
     ----------
@@ -363,11 +411,22 @@ def receive_settings(state: dict[str, Any]) -> dict[str, Any]:
     """
     state = dict(state)
     carried = state.pop(CARRIED_KEY, None)
-    if carried is not None:
-        parents = _parent_pids()
-        if any(o["pid"] in parents and _origin(o["pid"]) == o for o in carried["origins"]):
-            state[CARRIED_KEY] = carried
+    if carried is not None and _keeps(carried["origins"]):
+        state[CARRIED_KEY] = carried
     return state
+
+
+def _keeps(origins: list[dict[str, Any]]) -> bool:
+    """Return whether a snapshot pickled by ``origins`` (first: its taker) holds here."""
+    parents = _parent_pids()
+    if any(o["pid"] in parents and _origin(o["pid"]) == o for o in origins):
+        return True
+    here = _origin(os.getpid())
+    if origins[0] == here:
+        return False
+    # Taken elsewhere: kept by the process that pickled it last (a copy made here), or
+    # received through dask by one of its servers.
+    return origins[-1] == here or (_unpickled_by_dask() and _runs_dask_server())
 
 
 def clone_settings(source: Any, clone: Any) -> Any:
@@ -393,13 +452,31 @@ def clone_settings(source: Any, clone: Any) -> Any:
 
 @contextmanager
 def _applied(carried: dict[str, Any]) -> Iterator[None]:
-    """Run the block with exactly the carried settings in force (unset ones: the SST's)."""
+    """Run the block with exactly the carried settings in force (unset ones: the SST's).
+
+    Raises
+    ------
+    ValueError
+        The carried ``config_dir`` is not a directory here (e.g. a path of the client's
+        machine, missing on a dask worker's host).
+    """
     settings: dict[str, Any] = {"config_dir": None}
-    settings.update(
-        (key, _check(key, value))
-        for key, value in carried["settings"].items()
-        if value is not None
-    )
+    for key, value in carried["settings"].items():
+        if value is None:
+            continue
+        try:
+            settings[key] = _check(key, value)
+        except ValueError as error:
+            if key != "config_dir":  # checked where the snapshot was taken: never here
+                raise
+            taker = carried["origins"][0]
+            raise ValueError(
+                f"This estimator carries the skfam settings of the process that sent it "
+                f"(pid {taker['pid']} on host {taker['host']!r}), whose config_dir is "
+                f"{str(value)!r}; that path is not a directory on this host "
+                f"({socket.gethostname()!r}). Make config_dir exist at the same absolute path "
+                f"on every machine that fits (e.g. on a shared file system)."
+            ) from error
     with _lock:
         _carried.append(settings)
     try:

@@ -22,9 +22,10 @@ from sklearn.base import is_classifier
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, LRScheduler
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.helper import predefined_split
 
+from ._progress import Progress, format_metrics
 from ._seeds import derive_seed
 from ._split import windows_overlap
 from ._sst import load_callbacks, load_defaults
@@ -198,6 +199,42 @@ class _WeightedNet(NeuralNet):
             loss = loss.flatten(1).mean(dim=1)
         total = weight.sum().clamp_min(torch.finfo(weight.dtype).tiny)
         return (loss * weight).sum() / total
+
+
+class EpochProgress(Callback):
+    """skorch callback writing a progress line after the epochs ``progress.due`` picks.
+
+    It only reads the net's history and the optimizer's learning rate (the one the epoch
+    trained with), so it never changes the training. Lines go to stderr through
+    :class:`~skfam._progress.Progress`; skorch's own ``PrintLog`` stays silent (the net's
+    ``verbose`` is 0), so nothing is written to stdout.
+
+    Parameters
+    ----------
+    progress : Progress
+        Where the lines go, and at which verbosity.
+    total : int
+        Epochs allowed.
+    """
+
+    def __init__(self, progress: Progress, total: int):
+        self.progress = progress
+        self.total = total
+
+    def on_epoch_begin(self, net: NeuralNet, **kwargs: Any) -> None:
+        """Note the learning rate this epoch trains with."""
+        self.lr_ = float(net.optimizer_.param_groups[0]["lr"])
+
+    def on_epoch_end(self, net: NeuralNet, **kwargs: Any) -> None:
+        """Write the epoch's losses and learning rate when the epoch is due."""
+        row = net.history[-1]
+        epoch = int(row["epoch"])
+        if not self.progress.due(epoch, self.total):
+            return
+        metrics = [(key, row[key]) for key in ("train_loss", "valid_loss") if key in row]
+        metrics.append(("lr", self.lr_))
+        best = "  (best)" if row.get("valid_loss_best") else ""
+        self.progress.say(f"epoch {epoch}/{self.total}  {format_metrics(metrics)}{best}")
 
 
 _TORCH_CONSTRAINTS = {
@@ -424,6 +461,12 @@ class TorchEstimator(SkfamEstimator):
         self.module_kwargs_ = self._module_kwargs(inputs.shape[-1], self._n_outputs())
         self.params_["max_epochs"] = self._budget_epochs(len(train))
         callbacks = self._callbacks(split is not None, float(stopping["threshold"]))
+        progress = self._progress()
+        if progress:
+            # Before early stopping, whose on_epoch_end ends the run by raising.
+            names = [name for name, _ in callbacks]
+            at = names.index("early_stopping") if "early_stopping" in names else len(names)
+            callbacks.insert(at, ("progress", EpochProgress(progress, self.params_["max_epochs"])))
         net = self._build_net(self.module_kwargs_, callbacks, train_split)
         with seeded_torch(derive_seed(self.random_state_, "init"), device), self._kernels():
             net.initialize()
@@ -466,6 +509,15 @@ class TorchEstimator(SkfamEstimator):
         pred = out[:, 0] * self.target_scale_ + self.target_mean_
         anchor = self._anchor(X)
         return pred if anchor is None else pred + anchor
+
+    def _fit_summary(self) -> str:
+        text = f"{self.n_iter_} of {self.params_['max_epochs']} epochs"
+        stopping = dict(self.net_.callbacks_).get("early_stopping")
+        if stopping is not None:
+            if self.n_iter_ < self.params_["max_epochs"]:
+                text += ", stopped early"
+            text += f", weights of the best epoch {stopping.best_epoch_}"
+        return text
 
     def _stopped_at_first_iteration(self) -> bool:
         history = self.net_.history
@@ -613,7 +665,8 @@ def _check_sizes(value: Any, where: str, elements: int, tensors: int) -> None:
 
     Every size is at most the number of stored values (each unit of a layer owns weights),
     every list and ``num_layers`` at most the number of stored tensors (each layer owns
-    one), and rates lie in [0, 1). ``seq_len`` is checked against the data's layout.
+    one), and rates lie in [0, 1) (the LSTM's ``forget_bias``, a start value, in [-10, 10]).
+    ``seq_len`` is checked against the data's layout.
     """
     key = where.rsplit(".", 1)[-1]
     if isinstance(value, dict):
@@ -626,6 +679,10 @@ def _check_sizes(value: Any, where: str, elements: int, tensors: int) -> None:
             raise ModelFileError(f"{where} has {len(value)} entries for {tensors} tensors.")
         for i, v in enumerate(value):
             _check_sizes(v, f"{where}[{i}]", elements, tensors)
+    elif key == "forget_bias":
+        # A start value of the LSTM's forget gates, or None (torch's initialisation).
+        if value is not None and not (type(value) is float and -10 <= value <= 10):
+            raise ModelFileError(f"{where} = {value!r} is not None or a float in [-10, 10].")
     elif isinstance(value, bool) or (isinstance(value, str) and len(value) <= 32):
         return
     elif type(value) is int:

@@ -21,6 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._impute import FeatureImputer
 from ._limits import FLOAT64_SQUARES, ValueLimit, check_input_range, check_target_range
+from ._progress import Progress, describe_rows
 from ._registry import resolve_layers
 from ._seeds import derive_seed, resolve_random_state
 from ._settings import (
@@ -42,8 +43,9 @@ __all__ = [
     "SkfamRegressorMixin",
 ]
 
-#: Constructor parameters every estimator has, and which are not family hyperparameters.
-COMMON_PARAMS = ("variant", "random_state", "n_jobs", "device")
+#: Constructor parameters every estimator has, and which are not family hyperparameters
+#: (not read from the SST, not recorded in ``params_``).
+COMMON_PARAMS = ("variant", "random_state", "n_jobs", "device", "verbose")
 
 #: Relative spread of training-row predictions (to the target's) below which a regressor
 #: is called constant.
@@ -57,6 +59,10 @@ _SHAPE_ROWS = 2048
 # The post-fit sanity check predicts on at most this many training rows (evenly spaced)
 # for families that cannot check all of them for free (a family may set fewer).
 _SANITY_ROWS = 10_000
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds < 100 else f"{seconds:.0f} s"
 
 
 class NonFinitePredictionError(ValueError):
@@ -76,6 +82,8 @@ class SkfamEstimator(BaseEstimator):
         "variant": [str, None],
         "random_state": ["random_state"],
         "n_jobs": [Interval(Integral, -MAX_THREADS, MAX_THREADS, closed="both"), None],
+        # scikit-learn's own: an int >= 0 or a bool (True is 1).
+        "verbose": ["verbose"],
     }
     #: Whether the library handles NaN itself: with the SST's ``imputation.native_missing``
     #: true, such a family gets NaN instead of imputed values.
@@ -160,7 +168,9 @@ class SkfamEstimator(BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X: Any, y: Any, sample_weight: Any) -> SkfamEstimator:
+        progress = self._progress()
         X, y = self._validate_fit_input(X, y)
+        progress.say(f"fit started on {describe_rows(X)}")
         weights = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
@@ -175,7 +185,20 @@ class SkfamEstimator(BaseEstimator):
             check_input_range(X, self._input_limit, type(self).__name__)
             finite = self._fit_model(X, y, weights, defaults)
             self._check_training_predictions(X, y, weights, finite)
+        if progress:
+            summary = self._fit_summary()
+            progress.say(
+                f"fitted in {_seconds(progress.elapsed())}" + (f" ({summary})" if summary else "")
+            )
         return self
+
+    def _progress(self) -> Progress:
+        """Return the progress writer of this estimator's ``verbose``."""
+        return Progress(type(self).__name__, self.verbose)
+
+    def _fit_summary(self) -> str | None:
+        """Family hook: what the fit ran, for the final progress line (e.g. "50 epochs")."""
+        return None
 
     def _imputation_strategy(self, defaults: dict) -> str:
         """Return the SST's strategy, or "passthrough" where the library takes NaN itself."""

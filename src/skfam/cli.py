@@ -1,19 +1,14 @@
-"""The ``skfam`` console command: ``skfam list`` and ``skfam train``."""
+"""The ``skfam`` console command: ``skfam list``, ``skfam train`` and ``skfam verify``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from typing import TextIO
 
-from sklearn.metrics import accuracy_score, r2_score
-
 from ._registry import FamilyInfo, check_config, families
-from ._settings import config_context
 from ._sst import ConfigError
-from .datasets import load_demo
 
 __all__ = ["main"]
 
@@ -100,92 +95,128 @@ def cmd_list(out: TextIO, selected: Sequence[str] = (), fmt: str = "text") -> in
     return 0
 
 
-def cmd_train(
-    out: TextIO,
-    err: TextIO,
-    selected: Sequence[str] | None,
-    tasks: Sequence[str],
-    variant: str | None,
-    device: str | None,
-) -> int:
-    """Train the chosen (default: every enabled) family on the demo data; print leaderboards."""
-    registry = families()
-    unknown = sorted(set(selected or []) - set(registry))
-    if unknown:
-        raise _UsageError(f"unknown families {unknown}; known: {sorted(registry)}")
-    keys = list(selected) if selected else [k for k, i in sorted(registry.items()) if i.enabled]
-    if variant is not None:
-        having = [key for key in keys if variant in registry[key].variants]
-        if not having:
-            known = sorted({v for key in keys for v in registry[key].variants})
-            raise _UsageError(
-                f"no chosen family has a variant {variant!r}; their variants: {known}"
-            )
-        for key in keys:
-            if key not in having:
-                used = registry[key].demo_variant or "its defaults"
-                print(f"note: {key} has no variant {variant!r}; it uses {used}", file=err)
-    # Every file of the SST these families read is checked before anything trains.
-    check_config(keys, variant)
-    jobs = []
-    for key in keys:
-        info = registry[key]
-        if not info.available:
-            print(f"skipping {key}: {info.install_hint}", file=err)
-            continue
-        for task in tasks:
-            if task in info.tasks:
-                jobs.append((key, task))
-    # One leaderboard per (task, dataset): scores on different data do not rank together.
-    results: dict[tuple[str, str], list[list[str]]] = {}
-    failures = 0
-    for number, (key, task) in enumerate(jobs, start=1):
-        info = registry[key]
-        cls = info.regressor if task == "regression" else info.classifier
-        data = load_demo(task, info.input_mode)
-        print(
-            f"[{number}/{len(jobs)}] {key} ({task}, {data.name}) ...",
-            end=" ",
-            file=err,
-            flush=True,
-        )
-        params = {}
-        if variant is not None and variant in info.variants:
-            params["variant"] = variant
-        elif info.demo_variant is not None:
-            params["variant"] = info.demo_variant
-        if device is not None and "device" in cls._get_param_names():
-            params["device"] = device
-        if "sequence_shape" in cls._get_param_names():
-            params["sequence_shape"] = data.sequence_shape
-        start = time.perf_counter()
-        try:
-            model = cls(**params).fit(data.X_train, data.y_train)
-        except Exception as exc:  # reported per family and counted; the run goes on
-            print(f"failed: {type(exc).__name__}: {exc}", file=err)
-            failures += 1
-            continue
-        seconds = time.perf_counter() - start
-        predicted = model.predict(data.X_test)
-        if task == "regression":
-            score, metric = r2_score(data.y_test, predicted), "r2"
-        else:
-            score, metric = accuracy_score(data.y_test, predicted), "accuracy"
-        print(f"done in {seconds:.1f}s", file=err, flush=True)
-        results.setdefault((task, data.name), []).append(
-            [key, metric, f"{score:.4f}", f"{seconds:.2f}", params.get("variant", "default")]
-        )
-    for (task, dataset), rows in sorted(results.items()):
-        rows.sort(key=lambda r: -float(r[2]))
-        ranked = [[str(i), *r] for i, r in enumerate(rows, start=1)]
+def _leaderboards(out: TextIO, rows: list[dict]) -> None:
+    """Print one leaderboard per (task, dataset): scores on different data do not rank together."""
+    boards: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        boards.setdefault((row["task"], row["dataset"]), []).append(row)
+    for (task, dataset), board in sorted(boards.items()):
         print(f"\nLeaderboard: {task} on {dataset} (held-out score, higher is better)", file=out)
         header = ["rank", "family", "metric", "score", "fit_s", "variant"]
-        print(_table(ranked, header), file=out)
-    return 1 if failures else 0
+        cells = [
+            [
+                str(r["rank"]),
+                r["family"],
+                r["metric"],
+                "nan" if r["score"] is None else f"{r['score']:.4f}",
+                f"{r['fit_seconds']:.2f}",
+                r["variant"],
+            ]
+            for r in board
+        ]
+        print(_table(cells, header), file=out)
+
+
+def _names(values: Sequence[str] | None) -> list[str]:
+    """Split family names given as ``a b`` or ``a,b``; keep their order, once each."""
+    names = [part.strip() for value in values or [] for part in value.split(",")]
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Train families on the user's data (``--data``) or the demo data; print leaderboards."""
+    from . import runs
+
+    progress = None if args.quiet else err
+    selected = _names([*args.families, *(args.family_list or [])]) or None
+    scheduler = args.scheduler
+    if args.data is None:
+        for option, value in (
+            ("--target", args.target),
+            ("--time-column", args.time_column),
+            ("--group-column", args.group_column),
+            ("--window", args.window),
+            ("--test-size", args.test_size),
+        ):
+            if value is not None:
+                raise _UsageError(f"{option} needs --data (without it the demo data is used)")
+        task = args.task or "both"
+        tasks = ["regression", "classification"] if task == "both" else [task]
+        run = runs._run_demo(
+            selected,
+            tasks,
+            variant=args.variant,
+            seed=args.seed,
+            device=args.device,
+            out=args.out,
+            progress=progress,
+            scheduler=scheduler,
+        )
+    else:
+        if args.target is None:
+            raise _UsageError("--data needs --target COLUMN (the column to predict)")
+        if args.task == "both":
+            raise _UsageError("--task both is for the demo data; with --data give one task")
+        table = runs.load_table(
+            args.data,
+            args.target,
+            task=args.task,
+            time_column=args.time_column,
+            group_column=args.group_column,
+        )
+        if progress is not None:
+            print(runs._describe(table), file=progress, flush=True)
+        run = runs.run_families(
+            table,
+            selected,
+            variant=args.variant,
+            seed=args.seed,
+            test_size=0.25 if args.test_size is None else args.test_size,
+            out=args.out if args.out is not None else runs._default_run_folder(),
+            window=args.window,
+            device=args.device,
+            progress=progress,
+            scheduler=scheduler,
+        )
+    if progress is None:  # quiet: what was skipped and what failed is still said
+        for text in run.notes:
+            print(text, file=err)
+        for entry in run.manifest["families"]:
+            if entry["status"] != "ok":
+                print(f"{entry['name']}: failed: {entry['error']}", file=err)
+    _leaderboards(out, run.leaderboard)
+    if run.out_dir is not None:
+        print(f"\nrun folder: {run.out_dir}", file=out)
+    return 1 if run.failures else 0
+
+
+def cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Retrain every family of a run in fresh processes; print STABLE / DIVERGED per family."""
+    from .runs import verify_run
+
+    results = verify_run(
+        args.run_dir,
+        _names(args.families) or None,
+        data=args.data,
+        progress=None if args.quiet else err,
+    )
+    rows = [
+        [
+            r.family,
+            r.status,
+            "-" if r.max_abs_diff is None else f"{r.max_abs_diff:.3g}",
+            r.details,
+        ]
+        for r in results
+    ]
+    print(_table(rows, ["family", "status", "max_abs_diff", "details"]), file=out)
+    return 0 if all(r.status == "STABLE" for r in results) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``skfam`` command line."""
+    from ._runs_data import MissingExtraError, RunError
+
     parser = argparse.ArgumentParser(prog="skfam", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     listing = sub.add_parser("list", help="print the registered families")
@@ -196,22 +227,72 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="text",
         help="markdown: the table the docs hold (between 'generated by' markers)",
     )
-    train = sub.add_parser("train", help="train families on the embedded demo data")
+    train = sub.add_parser(
+        "train",
+        help="train families on your data (--data) or on the embedded demo data",
+        description="Train families and print a leaderboard; see docs/running.md.",
+    )
     train.add_argument("families", nargs="*", help="family keys (default: every enabled one)")
-    train.add_argument("--task", choices=["regression", "classification", "both"], default="both")
+    train.add_argument(
+        "--families",
+        dest="family_list",
+        action="extend",
+        nargs="+",
+        metavar="FAMILY",
+        help="family keys, also comma-separated (same as the positional ones)",
+    )
+    train.add_argument("--data", metavar="PATH", help="a .csv or .parquet file of your own")
+    train.add_argument("--target", metavar="COLUMN", help="the column to predict (with --data)")
+    train.add_argument(
+        "--task",
+        choices=["regression", "classification", "both"],
+        help="default: inferred from the target with --data, both on the demo data",
+    )
+    train.add_argument(
+        "--time-column", metavar="COLUMN", help="time of each row: a time-ordered split"
+    )
+    train.add_argument(
+        "--group-column", metavar="COLUMN", help="the series of each row (with --time-column)"
+    )
+    train.add_argument(
+        "--window",
+        type=_positive_int,
+        help="rows per window of the sequence families and purge gap (default: 30)",
+    )
+    train.add_argument(
+        "--test-size", type=_fraction, help="fraction of rows held out (default: 0.25)"
+    )
     train.add_argument("--variant", help="a variant to use where the family has it (e.g. fast)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda"])
     train.add_argument("--seed", type=_seed, help="base seed (default: the SST's base_seed)")
+    train.add_argument(
+        "--out",
+        metavar="DIR",
+        help="run folder to write (with --data default: skfam-runs/<date-time>)",
+    )
+    train.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the jobs on this dask scheduler (e.g. tcp://host:8786); see docs/distributed.md",
+    )
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    verify = sub.add_parser(
+        "verify",
+        help="retrain a run's families in fresh processes and compare bit for bit",
+        description="Exit status 0: every family STABLE; 1: one DIVERGED or FAILED.",
+    )
+    verify.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by skfam train")
+    verify.add_argument("families", nargs="*", help="names of families (default: every one)")
+    verify.add_argument("--data", metavar="PATH", help="where the run's data file is now")
+    verify.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
             return cmd_list(sys.stdout, args.families, args.format)
-        tasks = ["regression", "classification"] if args.task == "both" else [args.task]
-        with config_context(base_seed=args.seed):
-            return cmd_train(
-                sys.stdout, sys.stderr, args.families, tasks, args.variant, args.device
-            )
-    except (ConfigError, _UsageError) as exc:
+        if args.command == "verify":
+            return cmd_verify(args, sys.stdout, sys.stderr)
+        return cmd_train(args, sys.stdout, sys.stderr)
+    except (ConfigError, _UsageError, RunError, MissingExtraError) as exc:
         print(f"skfam {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
@@ -224,6 +305,28 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
     if not 0 <= value < 2**32:
         raise argparse.ArgumentTypeError(f"must lie in [0, 2**32), got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    """Parse ``--window``: an int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    """Parse ``--test-size``: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {value}")
     return value
 
 

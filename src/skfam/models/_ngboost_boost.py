@@ -14,6 +14,7 @@ the tolerances below are relative to the target's spread.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,7 @@ def boost(
     valid: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     patience: int | None = None,
     threshold: float = 0.0,
+    on_stage: Callable[[int, float, float | None], None] | None = None,
 ) -> BoostResult:
     """Run NGBoost on ``(X, y, weight)``.
 
@@ -120,6 +122,9 @@ def boost(
         ``threshold``.
     threshold : float, default=0.0
         Smallest improvement of the validation loss that counts.
+    on_stage : callable, default=None
+        Called after each stage with its number (1-based), the training loss and the
+        validation loss (None without ``valid``); it only observes.
     """
     n, d = X.shape
     rng = np.random.default_rng(subsample_seed)
@@ -153,6 +158,9 @@ def boost(
             theta_valid = theta_valid - learning_rate * scale * _stage_outputs(trees, Xv[:, cols])
             loss = _weighted_mean(dist.nll(theta_valid, yv), wv)
             result.valid_loss.append(loss)
+        if on_stage is not None:
+            on_stage(stage + 1, result.train_loss[-1], loss if valid is not None else None)
+        if valid is not None:
             if loss < best_loss - threshold:
                 best_loss, best_stage, since_best = loss, stage + 1, 0
             else:

@@ -75,6 +75,7 @@ class _CNN1DBase(_SequenceBase):
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
         device: str | None = None,
+        verbose: int = 0,
     ):
         self.channels = channels
         self.kernel_size = kernel_size
@@ -98,6 +99,7 @@ class _CNN1DBase(_SequenceBase):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+        self.verbose = verbose
 
     def _module_kwargs(self, n_in: int, n_out: int) -> dict[str, Any]:
         p = self.params_

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, ExitStack
 from numbers import Integral
@@ -33,6 +34,7 @@ from sklearn.utils._param_validation import Interval
 from threadpoolctl import threadpool_limits
 
 from .._docs import FITTED_ATTRIBUTES, fill_doc
+from .._progress import DOC_VERBOSE
 from .._seeds import derive_seed
 from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
 from ..model_file import dump_sklearn, load_sklearn
@@ -94,8 +96,9 @@ _DOC_PARAMETERS = (
         ``{"random_forest": {"n_estimators": 500}, "lightgbm": {"variant": "small_data"}}``.
         A dict passed replaces the SST's whole dict. Entries of valid member names that are
         not members are ignored; any other name is an error. Seeds (``random_state``) and
-        threads (``n_jobs``) are set by the ensemble. The members' parameters are validated
-        at fit (InvalidParameterError), as scikit-learn's stacking does.
+        threads (``n_jobs``) are set by the ensemble; a skfam member's ``verbose`` is the
+        ensemble's ``verbose - 1`` (at least 0) unless given here. The members' parameters
+        are validated at fit (InvalidParameterError), as scikit-learn's stacking does.
     final_params : dict of str to dict, default=None
         Constructor arguments of the final estimator: ``"ridge_cv"`` (``RidgeCV`` of
         regression, e.g. ``{"alphas": [0.1, 1.0, 10.0]}``) and ``"logistic_regression"``
@@ -116,6 +119,11 @@ _DOC_PARAMETERS = (
     n_jobs : int, default=None
         Threads for fit and predict, handed to every member; None takes the SST's
         ``n_jobs``.
+"""
+    + DOC_VERBOSE
+    + """        For the ensemble, 1 writes a line per member when its out-of-fold predictions
+        are done and when it is refitted on all rows; 2 also a line per fold, and skfam
+        members then write their own progress (at ``verbose - 1``).
 
     Attributes
     ----------
@@ -178,6 +186,7 @@ class _EnsembleBase(SkfamEstimator):
         variant: str | None = None,
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
+        verbose: int = 0,
     ):
         self.members = members
         self.member_params = member_params
@@ -186,6 +195,7 @@ class _EnsembleBase(SkfamEstimator):
         self.variant = variant
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     # ------------------------------------------------------------------ members
     def _builtin(self, name: str, seed: int, threads: int, params: dict[str, Any]) -> Any:
@@ -226,6 +236,7 @@ class _EnsembleBase(SkfamEstimator):
                 built.append((name, self._builtin(name, seed, threads, params)))
             elif name in known:
                 params.update(random_state=seed, n_jobs=threads)
+                params.setdefault("verbose", max(int(self.verbose) - 1, 0))
                 built.append((name, get_estimator(name, task, **params)))
             else:
                 raise ValueError(
@@ -314,26 +325,44 @@ class _EnsembleBase(SkfamEstimator):
         members = self._build_members(self._threads())
         folds = self._folds(y)
         final = self._final_estimator()
+        progress = self._progress()
         blocks = []
-        for _, member in members:
+        for i, (name, member) in enumerate(members, start=1):
             out = None
-            for train, test in folds:
+            start = time.perf_counter()
+            for k, (train, test) in enumerate(folds, start=1):
                 part = None if weight is None else weight[train]
                 fitted = _fit_member(clone(member), X[train], y[train], part)
                 pred = self._member_outputs(fitted, X[test])
                 if out is None:
                     out = np.full((len(X), pred.shape[1]), np.nan)
                 out[test] = pred
+                progress.say(f"member {i}/{len(members)} {name!r}: fold {k}/{len(folds)} done", 2)
             if out is None or np.isnan(out).any():
                 raise ValueError(
                     "The ensemble's inner cross-validation must predict every row once; "
                     "the given cv leaves rows without an out-of-fold prediction."
                 )
             blocks.append(out)
+            progress.say(
+                f"member {i}/{len(members)} {name!r}: out-of-fold predictions of "
+                f"{len(folds)} folds in {time.perf_counter() - start:.2f} s"
+            )
         with config_context(transform_output="default"):
             self.final_estimator_ = final.fit(np.hstack(blocks), y, sample_weight=weight)
-        self.members_ = [(name, _fit_member(member, X, y, weight)) for name, member in members]
+        progress.say(f"final {type(final).__name__} fitted")
+        self.members_ = []
+        for i, (name, member) in enumerate(members, start=1):
+            start = time.perf_counter()
+            self.members_.append((name, _fit_member(member, X, y, weight)))
+            progress.say(
+                f"member {i}/{len(members)} {name!r}: refitted on all rows in "
+                f"{time.perf_counter() - start:.2f} s"
+            )
         return None
+
+    def _fit_summary(self) -> str:
+        return f"{len(self.members_)} members"
 
     def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
         meta = self._meta_features(X)

@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docs import fill_doc
 from .._impute_seq import HybridImputer
+from .._progress import DOC_VERBOSE
 from .._sequence import (
     CPU_KERNELS,
     channel_scaling,
@@ -87,6 +88,10 @@ _DOC_PARAMETERS = (
         Threads for fit and predict; None takes the SST's ``n_jobs``.
     device : {"auto", "cpu", "cuda"} or "cuda:N", default=None
         Where to train; None takes the SST's ``device``.
+"""
+    + DOC_VERBOSE
+    + """        A line shows the losses (of the standardised target, for regressors) and the
+        learning rate of the epoch; ``(best)`` marks a new best validation loss.
 
     Attributes
     ----------
@@ -164,6 +169,7 @@ class _HybridBase(TorchEstimator):
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
         device: str | None = None,
+        verbose: int = 0,
     ):
         self.sequence_shape = sequence_shape
         self.encoder = encoder
@@ -191,6 +197,7 @@ class _HybridBase(TorchEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+        self.verbose = verbose
 
     # ------------------------------------------------------------------ layout
     def _resolve_layout(self, width: int) -> None:

@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .._booster_checks import check_lightgbm_text
 from .._docs import FITTED_ATTRIBUTES, fill_doc
 from .._limits import ANY_FINITE, FLOAT32_LABELS, ValueLimit
+from .._progress import DOC_VERBOSE, Progress, format_metrics, rounds_summary
 from .._seeds import derive_seed
 from .._threads import active_threads
 from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
@@ -82,7 +83,9 @@ _DOC_PARAMETERS = (
         Seed of every random stream; None takes ``base_seed`` from the SST.
     n_jobs : int, default=None
         Threads for fit and predict; None takes the SST's ``n_jobs``.
-
+"""
+    + DOC_VERBOSE
+    + """
     Attributes
     ----------
     booster_ : lightgbm.Booster
@@ -149,6 +152,7 @@ class _LightGBMBase(SkfamEstimator):
         variant: str | None = None,
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
+        verbose: int = 0,
     ):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -169,6 +173,7 @@ class _LightGBMBase(SkfamEstimator):
         self.variant = variant
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _objective(self, n_classes: int | None) -> dict[str, Any]:
         raise NotImplementedError
@@ -219,16 +224,21 @@ class _LightGBMBase(SkfamEstimator):
         defaults: dict,
         params: dict[str, Any],
         n_classes: int | None,
+        label: str = "",
     ) -> tuple[lgb.Booster, int, bool]:
         """Train one booster with ``params`` (early stopping on the internal split).
 
         Returns the booster, the rounds to predict with and whether its scores of the
-        training (and validation) rows are finite.
+        training (and validation) rows are finite. ``label`` starts its progress lines.
         """
         p = self.params_
         stopping = defaults["early_stopping"]
         split = self._early_stopping_split(y, defaults, stratify=n_classes is not None)
         callbacks = []
+        progress = self._progress()
+        if progress:
+            # Listed first, it runs before early stopping (which ends the run by raising).
+            callbacks.append(_round_progress(progress, int(p["n_estimators"]), label))
         if split is not None:
             train_idx, valid_idx = split
             train = lgb.Dataset(
@@ -267,6 +277,9 @@ class _LightGBMBase(SkfamEstimator):
 
     def _stopped_at_first_iteration(self) -> bool:
         return self.best_iteration_ == 1 and self.n_iter_ > 1
+
+    def _fit_summary(self) -> str:
+        return rounds_summary(self.n_iter_, self.best_iteration_, self.params_["n_estimators"])
 
     def _degenerate_hint(self) -> str:
         p = self.params_
@@ -322,6 +335,26 @@ class _LightGBMBase(SkfamEstimator):
             where=where,
         )
         return lgb.Booster(model_str=text), n_iter
+
+
+def _round_progress(progress: Progress, total: int, label: str) -> Any:
+    """Return a LightGBM callback writing a progress line after the rounds due.
+
+    A line holds the validation metric LightGBM computed for early stopping, or without a
+    validation split the training metric, read from the scores LightGBM keeps (reading
+    it changes nothing in the booster).
+    """
+
+    def report(env: Any) -> None:
+        index = env.iteration - env.begin_iteration + 1
+        if not progress.due(index, total):
+            return
+        results = env.evaluation_result_list or env.model.eval_train()
+        metrics = [(f"{'valid' if r[0] != 'training' else 'train'} {r[1]}", r[2]) for r in results]
+        text = f"{label}round {index}/{total}"
+        progress.say(f"{text}  {format_metrics(metrics)}" if metrics else text)
+
+    return report
 
 
 def _iteration(value: Any, n_iter: int) -> int:

@@ -7,7 +7,7 @@ from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.base import ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docs import fill_doc
@@ -20,7 +20,7 @@ from .._sequence import (
     poor_generic_score,
 )
 from ..base import SkfamClassifierMixin, SkfamRegressorMixin
-from ..nn.lstm import LSTMModule
+from ..nn.lstm import READOUTS, LSTMModule
 
 __all__ = ["LSTMClassifier", "LSTMRegressor"]
 
@@ -35,8 +35,19 @@ _DOC_PARAMETERS = (
         Stacked LSTM layers.
     dropout : float, default=None
         Dropout between stacked layers and before the head.
-    bidirectional : bool, default=None
-        Also read each window backwards.
+    bidirectional : bool or "auto", default=None
+        Also read each window backwards. "auto" (the SST's): on for classifiers, whose
+        label belongs to the whole series, off for regressors, which forecast from the
+        window's end. ``params_["bidirectional"]`` holds the choice.
+    readout : {"last", "pool"}, default=None
+        How a window becomes the head's input: "last", the top layer's last hidden state;
+        "pool" (the SST's), that joined with the mean and the maximum of the top layer's
+        outputs over time, so that every step reaches the head directly (long series from
+        few examples train far better).
+    forget_bias : float in [-10, 10] or "torch", default=None
+        Start value of the forget gates' bias; 1.0 (the SST's, Jozefowicz et al. 2015, as
+        Keras) starts the gates open so gradients reach the early steps of long windows.
+        "torch" keeps torch's uniform initialisation (the reference's).
     cpu_kernels : {"portable", "onednn"}, default=None
         CPU kernels of the LSTM. "portable" (the SST's ``torch.cpu_kernels``): torch's
         native kernels, the same model for any ``n_jobs``. "onednn": oneDNN's fused LSTM,
@@ -57,7 +68,9 @@ class _LSTMBase(_SequenceBase):
         "hidden_size": [Interval(Integral, 1, None, closed="left"), None],
         "num_layers": [Interval(Integral, 1, None, closed="left"), None],
         "dropout": [Interval(Real, 0, 1, closed="left"), None],
-        "bidirectional": ["boolean", None],
+        "bidirectional": ["boolean", StrOptions({"auto"}), None],
+        "readout": [StrOptions(set(READOUTS)), None],
+        "forget_bias": [Interval(Real, -10, 10, closed="both"), StrOptions({"torch"}), None],
         "impute_forward_fill": ["boolean", None],
         "cpu_kernels": [StrOptions(set(CPU_KERNELS)), None],
     }
@@ -68,7 +81,9 @@ class _LSTMBase(_SequenceBase):
         hidden_size: int | None = None,
         num_layers: int | None = None,
         dropout: float | None = None,
-        bidirectional: bool | None = None,
+        bidirectional: bool | str | None = None,
+        readout: str | None = None,
+        forget_bias: float | str | None = None,
         cpu_kernels: str | None = None,
         impute_forward_fill: bool | None = None,
         linear_skip: str | int | None = None,
@@ -88,11 +103,14 @@ class _LSTMBase(_SequenceBase):
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
         device: str | None = None,
+        verbose: int = 0,
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.dropout = dropout
         self.bidirectional = bidirectional
+        self.readout = readout
+        self.forget_bias = forget_bias
         self.cpu_kernels = cpu_kernels
         self.impute_forward_fill = impute_forward_fill
         self.linear_skip = linear_skip
@@ -112,9 +130,18 @@ class _LSTMBase(_SequenceBase):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+        self.verbose = verbose
 
     def _kernels(self) -> AbstractContextManager[None]:
         return lstm_kernels(self)
+
+    def _bidirectional(self) -> bool:
+        """Resolve ``bidirectional`` ("auto": classifiers only) into ``params_``."""
+        value = self.params_["bidirectional"]
+        if value == "auto":
+            value = is_classifier(self)
+        self.params_["bidirectional"] = bool(value)
+        return bool(value)
 
     def _module_kwargs(self, n_in: int, n_out: int) -> dict[str, Any]:
         p = self.params_
@@ -124,7 +151,9 @@ class _LSTMBase(_SequenceBase):
             "hidden_size": int(p["hidden_size"]),
             "num_layers": int(p["num_layers"]),
             "dropout": float(p["dropout"]),
-            "bidirectional": bool(p["bidirectional"]),
+            "bidirectional": self._bidirectional(),
+            "readout": str(p["readout"]),
+            "forget_bias": None if p["forget_bias"] == "torch" else float(p["forget_bias"]),
             **self._skip_kwargs(),
         }
 

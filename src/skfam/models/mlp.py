@@ -11,6 +11,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docs import fill_doc
+from .._progress import DOC_VERBOSE
 from .._torch import DOC_TRAINING_PARAMETERS, TorchEstimator
 from ..base import SkfamClassifierMixin, SkfamRegressorMixin
 from ..nn.mlp import ACTIVATIONS, MLPModule
@@ -49,6 +50,10 @@ _DOC_PARAMETERS = (
         Threads for fit and predict (torch and BLAS); None takes the SST's ``n_jobs``.
     device : {"auto", "cpu", "cuda"} or "cuda:N", default=None
         Where to train; None takes the SST's ``device``, "auto" uses CUDA when present.
+"""
+    + DOC_VERBOSE
+    + """        A line shows the losses (of the standardised target, for regressors) and the
+        learning rate of the epoch; ``(best)`` marks a new best validation loss.
 
     Attributes
     ----------
@@ -109,6 +114,7 @@ class _MLPBase(TorchEstimator):
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
         device: str | None = None,
+        verbose: int = 0,
     ):
         self.hidden_sizes = hidden_sizes
         self.activation = activation
@@ -129,6 +135,7 @@ class _MLPBase(TorchEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+        self.verbose = verbose
 
     def _module_kwargs(self, n_in: int, n_out: int) -> dict[str, Any]:
         p = self.params_

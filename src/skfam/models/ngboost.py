@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._docs import FITTED_ATTRIBUTES, fill_doc
 from .._limits import FLOAT32_FEATURES, ValueLimit
+from .._progress import DOC_VERBOSE, format_metrics
 from .._seeds import derive_seed
 from .._threads import thread_limit
 from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
@@ -102,6 +103,10 @@ _DOC_PARAMETERS = (
         changes nothing.
     n_jobs : int, default=None
         Threads for fit and predict (BLAS); None takes the SST's ``n_jobs``.
+"""
+    + DOC_VERBOSE
+    + """        A line shows the negative log-likelihood of the training (and validation) rows
+        after the stage, in the units the boosting runs in.
 
     Attributes
     ----------
@@ -155,6 +160,7 @@ class _NGBoostBase(SkfamEstimator):
         variant: str | None = None,
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
+        verbose: int = 0,
     ):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -168,6 +174,7 @@ class _NGBoostBase(SkfamEstimator):
         self.variant = variant
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _distribution(self) -> Any:
         raise NotImplementedError
@@ -206,6 +213,7 @@ class _NGBoostBase(SkfamEstimator):
             valid=valid,
             patience=p["early_stopping_rounds"] if split is not None else None,
             threshold=float(stopping["threshold"]),
+            on_stage=self._stage_progress(int(p["n_estimators"])),
         )
         keep = result.n_stages
         self.init_params_ = result.init
@@ -216,6 +224,26 @@ class _NGBoostBase(SkfamEstimator):
         self.train_loss_ = np.array(result.train_loss)
         self.validation_loss_ = np.array(result.valid_loss)
         return None
+
+    def _stage_progress(self, total: int) -> Any:
+        """Return the boosting loop's ``on_stage`` writing progress lines (None: silent)."""
+        progress = self._progress()
+        if not progress:
+            return None
+
+        def report(stage: int, train_loss: float, valid_loss: float | None) -> None:
+            if progress.due(stage, total):
+                metrics = [("train_nll", train_loss)]
+                if valid_loss is not None:
+                    metrics.append(("valid_nll", valid_loss))
+                progress.say(f"stage {stage}/{total}  {format_metrics(metrics)}")
+
+        return report
+
+    def _fit_summary(self) -> str:
+        text = f"{self.n_iter_} of {self.params_['n_estimators']} stages"
+        kept = len(self.trees_)
+        return text if kept == self.n_iter_ else f"{text}, keeping the first {kept}"
 
     def _fit_target_units(self, y: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
         """Return ``y`` in the units the boosting runs in (a subclass may set them here)."""

@@ -18,6 +18,7 @@ from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._docs import FITTED_ATTRIBUTES, fill_doc
+from .._progress import DOC_VERBOSE, rounds_summary
 from .._threads import thread_limit
 from ..base import SkfamRegressorMixin
 from ..model_file import ModelFileError
@@ -52,6 +53,9 @@ _DOC_PARAMETERS = (
         the SST.
     n_jobs : int, default=None
         Threads for fit and predict; None takes the SST's ``n_jobs``.
+"""
+    + DOC_VERBOSE
+    + """        Lines of the boosters start with their quantile level.
 
     Attributes
     ----------
@@ -137,6 +141,7 @@ class QuantileLightGBMRegressor(RegressorMixin, SkfamRegressorMixin, _LightGBMBa
         variant: str | None = None,
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
+        verbose: int = 0,
     ):
         self.quantiles = quantiles
         super().__init__(
@@ -159,6 +164,7 @@ class QuantileLightGBMRegressor(RegressorMixin, SkfamRegressorMixin, _LightGBMBa
             variant=variant,
             random_state=random_state,
             n_jobs=n_jobs,
+            verbose=verbose,
         )
 
     def _objective(self, n_classes: int | None) -> dict[str, Any]:
@@ -175,7 +181,7 @@ class QuantileLightGBMRegressor(RegressorMixin, SkfamRegressorMixin, _LightGBMBa
             params = self._booster_params(None, index=i)
             params["alpha"] = float(level)
             booster, best_iteration, ok = self._train_booster(
-                X, y, sample_weight, defaults, params, None
+                X, y, sample_weight, defaults, params, None, label=f"quantile {level:g}: "
             )
             boosters.append(booster)
             best.append(int(best_iteration))
@@ -189,6 +195,15 @@ class QuantileLightGBMRegressor(RegressorMixin, SkfamRegressorMixin, _LightGBMBa
         self.best_iterations_ = best
         self.n_iter_ = [b.current_iteration() for b in boosters]
         self.median_index_ = int(np.argmin(np.abs(levels - 0.5)))
+
+    def _fit_summary(self) -> str:
+        total = self.params_["n_estimators"]
+        return "; ".join(
+            f"quantile {level:g}: {rounds_summary(n_iter, best, total)}"
+            for level, n_iter, best in zip(
+                self.quantiles_, self.n_iter_, self.best_iterations_, strict=True
+            )
+        )
 
     def _quantile_outputs(self, X: np.ndarray) -> np.ndarray:
         threads = self._threads()

@@ -27,6 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from .._docs import fill_doc
 from .._limits import ValueLimit
+from .._progress import DOC_VERBOSE
 from .._seeds import derive_seed
 from .._sequence import DELTA_CHANNEL_CONSTRAINT, SequenceInputMixin
 from .._threads import thread_limit
@@ -52,7 +53,8 @@ _FLOAT32_SUMS = ValueLimit(
     "(18 |x| per channel, up to 9 channels)",
 )
 
-_DOC_PARAMETERS = """
+_DOC_PARAMETERS = (
+    """
     ``X`` is (n_samples, L, C) series (e.g. windows from :func:`skfam.make_sequences`), or
     2-D (n_samples, L), read as univariate series (n_samples, L, 1). Predict needs the same
     ``L`` and ``C`` as fit. NaN is imputed per channel with statistics of the training data
@@ -108,6 +110,10 @@ _DOC_PARAMETERS = """
         Where the transform runs; None takes the SST's ``device``, "auto" uses CUDA when
         present. The features are the same bits on CPU and GPU (elementwise float32
         operations and counts); the ridge runs on the CPU.
+"""
+    + DOC_VERBOSE
+    + """        MiniRocket has no epochs or rounds: 1 writes a line when the features are
+        computed and one when the ridge is fitted.
 
     Attributes
     ----------
@@ -146,6 +152,7 @@ _DOC_PARAMETERS = """
     A. Dempster, D. F. Schmidt and G. I. Webb, "MINIROCKET: A Very Fast (Almost)
     Deterministic Transform for Time Series Classification", KDD 2021.
 """
+)
 
 
 class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
@@ -184,6 +191,7 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
         device: str | None = None,
+        verbose: int = 0,
     ):
         self.n_features = n_features
         self.max_dilations_per_kernel = max_dilations_per_kernel
@@ -197,6 +205,7 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+        self.verbose = verbose
 
     # ------------------------------------------------------------------ transform
     def _alphas(self) -> np.ndarray:
@@ -230,6 +239,9 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
             return scaled @ coef + self.intercept_
 
     # ------------------------------------------------------------------ fit
+    def _fit_summary(self) -> str:
+        return f"{self.minirocket_.n_features} features, alpha {self.alpha_:.4g}"
+
     def _ridge_folds(self) -> KFold | None:
         """Return the ridge's ``cv``: None (efficient leave-one-out) or contiguous folds."""
         folds = self.params_["ridge_cv"]
@@ -246,6 +258,7 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
     ) -> bool:
         p = self.params_
+        progress = self._progress()
         alphas = self._alphas()
         self.device_ = resolve_device(self.device)
         series = self._series(X)
@@ -259,6 +272,11 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
         )
         features = minirocket_features(series, self.minirocket_, self.device_)
         features = features.astype(np.float64)
+        done = progress.elapsed()
+        progress.say(
+            f"{features.shape[1]} MiniRocket features of {len(features)} series computed "
+            f"on {self.device_} in {done:.2f} s"
+        )
         scaler = StandardScaler(with_mean=False).fit(features)
         self.scale_ = np.asarray(scaler.scale_, dtype=np.float64)
         anchor = self._fit_anchor(X, y)
@@ -270,6 +288,10 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
         self.coef_ = np.asarray(ridge.coef_, dtype=np.float64)
         self.intercept_ = ridge.intercept_
         self.alpha_ = float(ridge.alpha_)
+        progress.say(
+            f"{type(ridge).__name__} fitted in {progress.elapsed() - done:.2f} s: alpha "
+            f"{self.alpha_:.4g} chosen among {len(alphas)}"
+        )
         return bool(np.isfinite(self._scores(features)).all())
 
     # ------------------------------------------------------------------ model files

@@ -85,6 +85,7 @@ class _TransformerBase(_SequenceBase):
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
         device: str | None = None,
+        verbose: int = 0,
     ):
         self.d_model = d_model
         self.n_heads = n_heads
@@ -111,6 +112,7 @@ class _TransformerBase(_SequenceBase):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+        self.verbose = verbose
 
     def _module_kwargs(self, n_in: int, n_out: int) -> dict[str, Any]:
         p = self.params_

@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .._booster_checks import check_xgboost_json
 from .._docs import FITTED_ATTRIBUTES, fill_doc
 from .._limits import FLOAT32_FEATURES, XGBOOST_LABELS, ValueLimit
+from .._progress import DOC_VERBOSE, Progress, format_metrics, rounds_summary
 from .._seeds import derive_seed
 from .._sst import load_defaults
 from .._threads import active_threads
@@ -144,7 +145,9 @@ _DOC_PARAMETERS = (
     device : {"auto", "cpu", "cuda"} or "cuda:N", default=None
         Where to train and predict; None takes the SST's ``device``; "auto" uses CUDA when
         the installed xgboost is a CUDA build and a device is present.
-
+"""
+    + DOC_VERBOSE
+    + """
     Attributes
     ----------
     booster_ : xgboost.Booster
@@ -205,6 +208,7 @@ class _XGBoostBase(SkfamEstimator):
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
         device: str | None = None,
+        verbose: int = 0,
     ):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -223,6 +227,7 @@ class _XGBoostBase(SkfamEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+        self.verbose = verbose
 
     def _objective(self, n_classes: int | None) -> dict[str, Any]:
         raise NotImplementedError
@@ -256,6 +261,10 @@ class _XGBoostBase(SkfamEstimator):
         # The hist method bins the data once: QuantileDMatrix builds the bins directly (as
         # XGBoost's own scikit-learn wrapper does) instead of keeping a copy of the rows.
         callbacks = []
+        progress = self._progress()
+        if progress:
+            # First: XGBoost stops asking the callbacks after one asks to stop.
+            callbacks.append(_round_progress(xgb, progress, int(p["n_estimators"])))
         if split is not None:
             train_idx, valid_idx = split
             train = xgb.QuantileDMatrix(
@@ -299,6 +308,9 @@ class _XGBoostBase(SkfamEstimator):
         self.n_iter_ = booster.num_boosted_rounds()
         self.best_iteration_ = booster.best_iteration + 1 if split is not None else self.n_iter_
         return None
+
+    def _fit_summary(self) -> str:
+        return rounds_summary(self.n_iter_, self.best_iteration_, self.params_["n_estimators"])
 
     def _set_booster(self, booster: Any, nthread: int) -> None:
         """Keep ``booster`` (configured for ``nthread`` threads) as the fitted booster."""
@@ -386,6 +398,29 @@ class _XGBoostBase(SkfamEstimator):
         self._set_booster(booster, nthread)
         self.best_iteration_ = best_iteration
         self.n_iter_ = n_iter
+
+
+def _round_progress(xgb: ModuleType, progress: Progress, total: int) -> Any:
+    """Return an XGBoost callback writing a progress line after the rounds due.
+
+    A line holds the validation metric XGBoost computed for early stopping, when there
+    is a validation split; the callback only reads it.
+    """
+
+    class _RoundProgress(xgb.callback.TrainingCallback):
+        def after_iteration(self, model: Any, epoch: int, evals_log: dict) -> bool:
+            index = epoch + 1
+            if progress.due(index, total):
+                metrics = [
+                    (f"{data} {metric}", values[-1])
+                    for data, results in evals_log.items()
+                    for metric, values in results.items()
+                ]
+                text = f"round {index}/{total}"
+                progress.say(f"{text}  {format_metrics(metrics)}" if metrics else text)
+            return False
+
+    return _RoundProgress()
 
 
 def _configure(booster: Any, n_features: int) -> None:

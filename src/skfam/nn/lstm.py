@@ -10,8 +10,13 @@ from .skip import LinearSkip
 __all__ = ["LSTMEncoder", "LSTMModule"]
 
 
+#: Ways to read a sequence's embedding off the top layer: its last hidden state, or that
+#: joined with the mean and the maximum of its outputs over time.
+READOUTS = ("last", "pool")
+
+
 class LSTMEncoder(nn.Module):
-    """Stacked LSTM that embeds a sequence as its last hidden state.
+    """Stacked LSTM that embeds a sequence as its last hidden state (and pooled outputs).
 
     Parameters
     ----------
@@ -25,11 +30,21 @@ class LSTMEncoder(nn.Module):
         Dropout between stacked layers (and on the embedding).
     bidirectional : bool, default=False
         Also read the sequence backwards; the embedding joins both directions.
+    readout : {"last", "pool"}, default="last"
+        "last": the top layer's last hidden state (each direction). "pool": that, joined
+        with the mean and the maximum over time of the top layer's outputs, so every step
+        reaches the embedding without passing through the whole recurrence.
+    forget_bias : float or None, default=None
+        Start value of the forget gates' bias (the input-side bias; the hidden-side one
+        starts at 0). 1.0 is the "unit forget bias" of Jozefowicz et al. (2015) (also
+        Keras' default): gates start open, so gradients reach early steps of long
+        sequences. None keeps torch's uniform initialisation.
 
     Attributes
     ----------
     out_features : int
-        Width of the embedding (``hidden_size``, doubled when bidirectional).
+        Width of the embedding (``hidden_size``, doubled when bidirectional, tripled by
+        the "pool" readout).
     """
 
     def __init__(
@@ -39,8 +54,12 @@ class LSTMEncoder(nn.Module):
         num_layers: int = 1,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        readout: str = "last",
+        forget_bias: float | None = None,
     ):
         super().__init__()
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}.")
         self.lstm = nn.LSTM(
             n_in,
             hidden_size,
@@ -51,13 +70,26 @@ class LSTMEncoder(nn.Module):
         )
         self.dropout = nn.Dropout(dropout)
         self.directions = 2 if bidirectional else 1
-        self.out_features = hidden_size * self.directions
+        self.readout = readout
+        width = hidden_size * self.directions
+        self.out_features = width * (3 if readout == "pool" else 1)
+        if forget_bias is not None:
+            with torch.no_grad():
+                for name, bias in self.lstm.named_parameters():
+                    # torch orders each layer's gates as input, forget, cell, output.
+                    if name.startswith("bias_ih"):
+                        bias[hidden_size : 2 * hidden_size].fill_(float(forget_bias))
+                    elif name.startswith("bias_hh"):
+                        bias[hidden_size : 2 * hidden_size].zero_()
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Map a (batch, length, channels) tensor to (batch, out_features)."""
-        _, (h_n, _) = self.lstm(X)
+        outputs, (h_n, _) = self.lstm(X)
         last = h_n[-self.directions :]  # the top layer, each direction
-        return self.dropout(last.transpose(0, 1).reshape(X.shape[0], self.out_features))
+        embedding = last.transpose(0, 1).reshape(X.shape[0], -1)
+        if self.readout == "pool":
+            embedding = torch.cat([embedding, outputs.mean(dim=1), outputs.amax(dim=1)], dim=1)
+        return self.dropout(embedding)
 
 
 class LSTMModule(nn.Module):
@@ -80,6 +112,10 @@ class LSTMModule(nn.Module):
     linear_skip : int, default=0
         Also add a linear map of the window's last ``linear_skip`` steps to the output
         (:class:`~skfam.nn.LinearSkip`, LSTNet's autoregressive highway); 0: none.
+    readout : {"last", "pool"}, default="last"
+        How the encoder embeds the sequence (see :class:`LSTMEncoder`).
+    forget_bias : float or None, default=None
+        Start value of the forget gates' bias (see :class:`LSTMEncoder`).
 
     Examples
     --------
@@ -98,9 +134,13 @@ class LSTMModule(nn.Module):
         dropout: float = 0.0,
         bidirectional: bool = False,
         linear_skip: int = 0,
+        readout: str = "last",
+        forget_bias: float | None = None,
     ):
         super().__init__()
-        self.encoder = LSTMEncoder(n_in, hidden_size, num_layers, dropout, bidirectional)
+        self.encoder = LSTMEncoder(
+            n_in, hidden_size, num_layers, dropout, bidirectional, readout, forget_bias
+        )
         self.head = nn.Linear(self.encoder.out_features, n_out)
         self.skip = LinearSkip(n_in, linear_skip, n_out) if linear_skip else None
 
