@@ -197,6 +197,36 @@ def test_ridge_cv_folds_are_contiguous_kfold():
     assert windows.params_["alpha_max"] == 1e6
 
 
+def test_auto_ridge_cv_uses_contiguous_folds_on_overlapping_windows_only():
+    # Independent series: efficient leave-one-out over aeon's grid.
+    X, y = _series_data()
+    independent = MiniRocketRegressor(variant="fast", **CPU).fit(X, y)
+    assert independent.params_["ridge_cv"] == "loo"
+    assert independent.params_["alpha_max"] == 1000.0
+    # Overlapping windows of one random-walk series with a target that no window predicts
+    # (fresh noise): the best possible forecast is the mean, so a model that fits the noise
+    # shows as a test error above the variance. Leave-one-out keeps each held-out window's
+    # neighbours in training and picks a weak penalty; contiguous folds do not.
+    rng = np.random.default_rng(11)
+    level = np.cumsum(rng.normal(size=1300))
+    windows = skfam.make_sequences(level[:, None], 40)
+    noise = rng.normal(size=len(windows))
+    cut = int(0.75 * len(windows))
+    errors = {}
+    for ridge_cv in ("auto", "loo"):
+        est = MiniRocketRegressor(variant="fast", ridge_cv=ridge_cv, **CPU)
+        est.fit(windows[:cut], noise[:cut])
+        errors[ridge_cv] = np.mean((est.predict(windows[cut:]) - noise[cut:]) ** 2)
+        if ridge_cv == "auto":
+            assert est.params_["ridge_cv"] == 5 and est.params_["alpha_max"] == 1e6
+    assert errors["auto"] < errors["loo"]
+    assert errors["auto"] < 1.1 * np.var(noise[cut:])
+    # An alpha_max passed by the user is kept.
+    kept = MiniRocketRegressor(variant="fast", alpha_max=50.0, **CPU)
+    kept.fit(windows[:cut], noise[:cut])
+    assert kept.params_["ridge_cv"] == 5 and kept.params_["alpha_max"] == 50.0
+
+
 def test_sample_weight_reaches_the_ridge():
     X, y = _series_data(n=60)
     plain = MiniRocketClassifier(variant="fast", **CPU).fit(X, y)

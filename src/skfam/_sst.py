@@ -248,6 +248,12 @@ _DEFAULTS_SCHEMA: dict[str, Any] = {
             "max": _Leaf(lambda v: _is_int(v) and v >= 0, "an int >= 0"),
         },
     },
+    "rocket": {
+        "auto_windows": {
+            "folds": _Leaf(lambda v: _is_int(v) and v >= 2, "an int >= 2"),
+            "alpha_max": _Leaf(lambda v: _is_real(v) and v > 0, "a number > 0"),
+        },
+    },
     "imputation": {
         "strategy": _one_of("mean", "median", "most_frequent"),
         "native_missing": _Leaf(lambda v: isinstance(v, bool), "true or false"),

@@ -30,6 +30,7 @@ from .._limits import ValueLimit
 from .._progress import DOC_VERBOSE
 from .._seeds import derive_seed
 from .._sequence import DELTA_CHANNEL_CONSTRAINT, SequenceInputMixin
+from .._split import windows_overlap
 from .._threads import thread_limit
 from .._torch import _loading_device, resolve_device
 from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
@@ -77,12 +78,15 @@ _DOC_PARAMETERS = (
     n_alphas : int, default=None
         Penalties tried, spaced evenly in log scale from ``alpha_min`` to ``alpha_max``
         (SST: 10, so ``np.logspace(-3, 3, 10)`` as aeon).
-    ridge_cv : "loo" or int, default=None
-        How the penalty is chosen. "loo" (SST): scikit-learn's efficient leave-one-out
+    ridge_cv : "auto", "loo" or int, default=None
+        How the penalty is chosen. "loo": scikit-learn's efficient leave-one-out
         cross-validation, as aeon. An int k >= 2: k contiguous folds in row order (no
         shuffling), for windows cut from one series (:func:`skfam.make_sequences`), where
         leaving out one window leaves its overlapping neighbours in and makes a weak
-        penalty look good; the variant "windows" uses 5 folds and penalties up to 1e6.
+        penalty look good. "auto" (SST): contiguous folds when the windows overlap (found
+        as for ``validation_split="auto"``), with the grid's top raised to the SST's
+        ``rocket.auto_windows.alpha_max`` unless ``alpha_max`` is passed; "loo" otherwise.
+        ``params_`` records the folds and ``alpha_max`` used.
     impute_forward_fill : bool, default=None
         Fill a NaN with the last observed value of its channel earlier in the same series
         before falling back to the channel's training statistic.
@@ -171,7 +175,11 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
         "alpha_min": [Interval(Real, 0, None, closed="neither"), None],
         "alpha_max": [Interval(Real, 0, None, closed="neither"), None],
         "n_alphas": [Interval(Integral, 1, None, closed="left"), None],
-        "ridge_cv": [StrOptions({"loo"}), Interval(Integral, 2, None, closed="left"), None],
+        "ridge_cv": [
+            StrOptions({"auto", "loo"}),
+            Interval(Integral, 2, None, closed="left"),
+            None,
+        ],
         "impute_forward_fill": ["boolean", None],
         "delta_channel": DELTA_CHANNEL_CONSTRAINT,
     }
@@ -242,6 +250,19 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
     def _fit_summary(self) -> str:
         return f"{self.minirocket_.n_features} features, alpha {self.alpha_:.4g}"
 
+    def _resolve_ridge_cv(self, X: np.ndarray, defaults: dict) -> None:
+        """Turn ``ridge_cv="auto"`` into folds (overlapping windows) or "loo", in ``params_``."""
+        p = self.params_
+        if p["ridge_cv"] != "auto":
+            return
+        if not windows_overlap(X):
+            p["ridge_cv"] = "loo"
+            return
+        rule = defaults["rocket"]["auto_windows"]
+        p["ridge_cv"] = int(rule["folds"])
+        if self.alpha_max is None:
+            p["alpha_max"] = max(float(p["alpha_max"]), float(rule["alpha_max"]))
+
     def _ridge_folds(self) -> KFold | None:
         """Return the ridge's ``cv``: None (efficient leave-one-out) or contiguous folds."""
         folds = self.params_["ridge_cv"]
@@ -259,6 +280,7 @@ class _MiniRocketBase(SequenceInputMixin, SkfamEstimator):
     ) -> bool:
         p = self.params_
         progress = self._progress()
+        self._resolve_ridge_cv(X, defaults)
         alphas = self._alphas()
         self.device_ = resolve_device(self.device)
         series = self._series(X)
