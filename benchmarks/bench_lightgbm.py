@@ -55,7 +55,8 @@ def main() -> None:
     ours = LightGBMRegressor(
         n_estimators=args.n_estimators, early_stopping=False, random_state=0, n_jobs=args.n_jobs
     )
-    ours.fit(X[:2000], y[:2000])  # resolve params_ once
+    # Resolve params_ on the data itself: min_child_samples="auto" depends on the row count.
+    ours.fit(X, y)
     p = ours.params_
     raw = lgb.LGBMRegressor(
         n_estimators=p["n_estimators"],
