@@ -10,7 +10,6 @@ the calling process, in a fresh one (``skfam verify``) and on a dask worker.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import platform
 import socket
@@ -27,8 +26,9 @@ from typing import Any, TextIO
 import numpy as np
 
 from ._version import __version__
+from .model_file import npy_bytes
 
-__all__ = ["environment", "npy_bytes", "run_job", "sha256_bytes"]
+__all__ = ["environment", "run_job", "sha256_bytes"]
 
 #: Distributions whose versions a run records (those installed).
 _PACKAGES = (
@@ -55,18 +55,6 @@ _PACKAGES = (
 def sha256_bytes(data: bytes) -> str:
     """Return the SHA-256 of ``data`` in hex."""
     return hashlib.sha256(data).hexdigest()
-
-
-def npy_bytes(array: np.ndarray) -> bytes:
-    """Return the ``.npy`` file of ``array`` (text labels as a unicode array; no pickle)."""
-    array = np.asarray(array)
-    if array.dtype == object:
-        if not all(isinstance(v, str) for v in array.ravel()):
-            raise TypeError("predictions must be numbers or text to be stored.")
-        array = array.astype(str)
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
 
 
 def versions() -> dict[str, str | None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from ._registry import FamilyInfo, check_config, families
@@ -297,26 +297,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _seed(text: str) -> int:
-    """Parse ``--seed``: an int in [0, 2**32), as ``base_seed`` must be."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"must lie in [0, 2**32), got {value}")
-    return value
+def _integer(low: int, high: int | None = None, shown: str | None = None) -> Callable[[str], int]:
+    """Return an argparse type: an int >= ``low`` (and < ``high``, written ``shown``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if high is None and value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        if high is not None and not low <= value < high:
+            raise argparse.ArgumentTypeError(f"must lie in [{low}, {shown or high}), got {value}")
+        return value
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    """Parse ``--window``: an int >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+#: ``--seed``: an int in [0, 2**32), as ``base_seed`` must be.
+_seed = _integer(0, 2**32, "2**32")
+#: ``--window``: an int >= 1.
+_positive_int = _integer(1)
 
 
 def _fraction(text: str) -> float:

@@ -209,11 +209,12 @@ def _tag(secret: bytes, manifest_bytes: bytes) -> str:
 
 
 # ---------------------------------------------------------------------- save
-def _npy(array: np.ndarray) -> bytes:
+def npy_bytes(array: np.ndarray) -> bytes:
+    """Return the ``.npy`` file of ``array``: numbers, or text as a unicode array; no pickle."""
     array = np.asarray(array)
     if array.dtype == object:
         if not all(isinstance(v, str) for v in array.ravel()):
-            raise TypeError("only numeric or string arrays can be stored in a model file.")
+            raise TypeError("only numeric or string arrays can be stored (no objects).")
         array = array.astype(str)
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
@@ -293,7 +294,7 @@ def save_model(estimator: Any, path: str | os.PathLike, *, key: bytes | str | No
         arrays["classes"] = estimator.classes_
     if hasattr(estimator, "feature_names_in_"):
         arrays["feature_names_in"] = estimator.feature_names_in_
-    members = {f"arrays/{k}.npy": _npy(v) for k, v in arrays.items()}
+    members = {f"arrays/{k}.npy": npy_bytes(v) for k, v in arrays.items()}
     members.update({f"blobs/{k}": v for k, v in blobs.items()})
     odd = [member for member in members if not _MEMBER.fullmatch(member)]
     if odd:
