@@ -318,6 +318,11 @@ def _check_block(
                 raise ConfigError(f"{where}: {name}.{key}: {exc}") from exc
 
 
+#: Constructor parameters every estimator has, and which are not family hyperparameters
+#: (not read from the SST, not recorded in ``params_``).
+COMMON_PARAMS = ("variant", "random_state", "n_jobs", "device", "verbose")
+
+
 def resolve_layers(family: str, variant: str | None) -> dict[str, Any]:
     """defaults.yaml layer < family YAML < variant, validated against the family's classes.
 
@@ -328,7 +333,7 @@ def resolve_layers(family: str, variant: str | None) -> dict[str, Any]:
     classes = _hyperparameter_classes(family)
     layers = family_layers(family)
     accepted = set.intersection(*(set(inspect.signature(c).parameters) for c in classes))
-    accepted -= {"variant", "random_state", "n_jobs", "device", "verbose"}
+    accepted -= set(COMMON_PARAMS)
     for label, content in layers:
         _check_block(content["hyperparameters"], classes, accepted, label, "hyperparameters")
         for name, block in content["variants"].items():

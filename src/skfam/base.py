@@ -22,7 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._impute import FeatureImputer
 from ._limits import FLOAT64_SQUARES, ValueLimit, check_input_range, check_target_range
 from ._progress import Progress, describe_rows
-from ._registry import resolve_layers
+from ._registry import COMMON_PARAMS, resolve_layers
 from ._seeds import derive_seed, resolve_random_state
 from ._settings import (
     MAX_THREADS,
@@ -43,9 +43,6 @@ __all__ = [
     "SkfamRegressorMixin",
 ]
 
-#: Constructor parameters every estimator has, and which are not family hyperparameters
-#: (not read from the SST, not recorded in ``params_``).
-COMMON_PARAMS = ("variant", "random_state", "n_jobs", "device", "verbose")
 
 #: Relative spread of training-row predictions (to the target's) below which a regressor
 #: is called constant.
