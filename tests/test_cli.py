@@ -26,9 +26,13 @@ GENERATED = re.compile(
 def test_list_prints_every_family(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split()[:4] == ["family", "tasks", "input", "gpu"]
+    assert out.splitlines()[0].split()[:5] == ["family", "tasks", "input", "offers", "gpu"]
     assert "lightgbm" in out and "mlp" in out
     assert "fast" in out
+    rows = {line.split()[0]: line for line in out.splitlines()[2:]}
+    assert "fit(groups=)" in rows["ensemble"]
+    assert "predict_quantiles" in rows["quantile_lightgbm"]
+    assert "decision_function (classification)" in rows["rocket"]
 
 
 def test_train_prints_a_leaderboard(capsys):
@@ -133,12 +137,14 @@ def test_console_script_is_installed():
 def test_list_markdown_selects_families_in_order(capsys):
     assert main(["list", "--format", "markdown", "xgboost", "lightgbm"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "| family | classes | input | tasks | GPU | extra | description |"
+    assert lines[0] == (
+        "| family | classes | input | tasks | offers | GPU | extra | description |"
+    )
     assert [line.split(" | ")[0] for line in lines[2:]] == ["| `xgboost`", "| `lightgbm`"]
     info = skfam.families()["lightgbm"]
     assert lines[3] == (
         "| `lightgbm` | `LightGBMRegressor`, `LightGBMClassifier` | features | "
-        f"regression, classification | no | - | {info.description} |"
+        f"regression, classification | - | no | - | {info.description} |"
     )
     assert "| `skfam[xgboost]` |" in lines[2]
     assert main(["list", "nope"]) == 2

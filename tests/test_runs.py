@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import skfam
+from skfam._runs_split import family_inputs, make_split
 from skfam.cli import main
 from skfam.runs import (
     RunError,
@@ -485,3 +486,27 @@ def test_a_failing_family_is_reported_and_exits_1(tmp_path, reg_csv, monkeypatch
     assert "lightgbm  FAILED  -             failed in the run: RuntimeError" in (
         capsys.readouterr().out
     )
+
+
+def test_a_family_that_reads_rows_in_order_trains_on_them_in_file_order(tmp_path):
+    # Pretend LightGBM reads its rows as a series (metadata.ordered_rows): its training rows
+    # come in the file's order, while a shuffled split shuffles them for the others.
+    frame = _regression_frame(n=120).assign(row=np.arange(120.0))
+    table = load_table(frame, "y")
+    split = make_split(table, 0.25, seed=3, gap=0)
+    column = list(table.features).index("row")
+    shuffled, _ = family_inputs(table, split, "features", 1)
+    ordered, _ = family_inputs(table, split, "features", 1, ordered=True)
+    assert np.all(np.diff(ordered["X_train"][:, column]) > 0)
+    assert not np.all(np.diff(shuffled["X_train"][:, column]) > 0)
+    assert sorted(ordered["X_train"][:, column]) == sorted(shuffled["X_train"][:, column])
+    assert np.array_equal(ordered["X_test"], shuffled["X_test"])
+    folder = tmp_path / "configs" / "models"
+    folder.mkdir(parents=True)
+    (folder / "lightgbm.yaml").write_text("metadata:\n  ordered_rows: true\n")
+    with skfam.config_context(config_dir=tmp_path / "configs"):
+        run = run_families(table, ["lightgbm", "mlp"], variant="fast", out=tmp_path / "run")
+        results = verify_run(tmp_path / "run")
+    assert [r.status for r in results] == ["STABLE", "STABLE"]
+    entries = {e["family"]: e for e in run.manifest["families"]}
+    assert entries["lightgbm"]["ordered_rows"] and not entries["mlp"]["ordered_rows"]

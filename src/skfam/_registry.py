@@ -87,6 +87,16 @@ class FamilyInfo:
         The variant ``skfam train`` uses on the small demo data (None: the defaults).
     extra : str or None
         The pip extra of skfam that installs the family's optional dependencies.
+    offers : dict of str to tuple of str
+        Per task, the methods the family's estimator has beyond ``fit``, ``predict``,
+        ``predict_proba`` and ``score`` (e.g. ``{"regression": ("partial_fit",)}``); every
+        task of ``tasks`` is a key, with an empty tuple where it offers nothing more.
+    fit_data : tuple of str
+        Keyword arguments of ``fit`` beyond ``sample_weight`` (e.g. ``("groups",)``); they
+        are requested with ``set_fit_request`` under scikit-learn's metadata routing.
+    ordered_rows : bool
+        Whether ``fit`` reads the training rows as one series in their given order (a
+        change-point detector does); ``skfam train`` then keeps the rows in file order.
     """
 
     key: str
@@ -104,6 +114,15 @@ class FamilyInfo:
     demo_variant: str | None = None
     module: str = field(repr=False, default="")
     extra: str | None = None
+    offers: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    fit_data: tuple[str, ...] = ()
+    ordered_rows: bool = False
+
+    def estimator(self, task: str) -> type | None:
+        """Return the class of ``task`` ("regression" or "classification"), or None."""
+        if task not in _TASKS:
+            raise ValueError(f"task must be one of {_TASKS}, got {task!r}.")
+        return self.regressor if task == "regression" else self.classifier
 
 
 def _entries() -> dict[str, dict[str, Any]]:
@@ -264,6 +283,9 @@ def _family_info(key: str, entry: dict[str, Any], layers: list[Layer]) -> Family
         demo_variant=meta.get("demo_variant"),
         module=entry["module"],
         extra=_extra(entry),
+        offers={t: tuple(meta.get("offers", {}).get(t, ())) for t in meta["tasks"]},
+        fit_data=tuple(meta.get("fit_data", ())),
+        ordered_rows=meta.get("ordered_rows", False),
     )
 
 
@@ -323,14 +345,21 @@ def _check_block(
 COMMON_PARAMS = ("variant", "random_state", "n_jobs", "device", "verbose")
 
 
-def resolve_layers(family: str, variant: str | None) -> dict[str, Any]:
+def resolve_layers(
+    family: str, variant: str | None, classes: list[type] | None = None
+) -> dict[str, Any]:
     """defaults.yaml layer < family YAML < variant, validated against the family's classes.
 
     Every block of every file (``hyperparameters`` and each of the ``variants``, shipped and
     override) is checked on its own, so an invalid value is refused even where the chosen
     variant or an override replaces it, and the error names the file that holds it.
+
+    ``classes``: the classes to validate against; None imports the registry's classes of
+    the family. An estimator passes its own class, so resolving its parameters never goes
+    back through the registry (a user's subclass resolves with its own signature).
     """
-    classes = _hyperparameter_classes(family)
+    registry = classes is None
+    classes = _hyperparameter_classes(family) if registry else list(classes)
     layers = family_layers(family)
     accepted = set.intersection(*(set(inspect.signature(c).parameters) for c in classes))
     accepted -= set(COMMON_PARAMS)
@@ -353,7 +382,15 @@ def resolve_layers(family: str, variant: str | None) -> dict[str, Any]:
     nested = {key: value for key, value in params.items() if isinstance(value, dict)}
     merged = "hyperparameters" if variant is None else f"hyperparameters + variants.{variant}"
     _check_block(nested, classes, accepted, " + ".join(lb for lb, _ in layers), merged)
-    return {**_last_layer(family, accepted), **params}
+    params = {**_last_layer(family, accepted), **params}
+    unset = sorted(accepted - set(params))
+    if registry and unset:
+        # Every hyperparameter of a registered class has its value in the SST.
+        raise ConfigError(
+            f"{' + '.join(lb for lb, _ in layers)}: no value for {unset} "
+            f"({merged}); every hyperparameter of the family needs one."
+        )
+    return params
 
 
 def _last_layer(family: str, accepted: set[str]) -> dict[str, Any]:
@@ -456,7 +493,7 @@ def get_estimator(family: str, task: str = "regression", **params: Any) -> Any:
         raise ValueError(f"task must be one of {_TASKS}, got {task!r}.")
     entry, layers = _family_entry(family)
     info = _family_info(family, entry, layers)
-    cls = info.regressor if task == "regression" else info.classifier
+    cls = info.estimator(task)
     if cls is None:
         raise ValueError(
             f"Family {family!r} has no estimator for {task}; it supports {list(info.tasks)}."

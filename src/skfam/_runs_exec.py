@@ -90,6 +90,7 @@ class Job:
     variant: str | None
     params: dict[str, Any]
     inputs: str  # key of the train/test arrays it uses
+    ordered_rows: bool = False  # trained on its rows in table order (metadata.ordered_rows)
 
 
 def say(stream: TextIO | None, text: str) -> None:
@@ -330,6 +331,7 @@ def make_entry(job: Job, spec: dict[str, Any], result: dict[str, Any]) -> dict[s
         "task": job.task,
         "class": job.cls.__name__,
         "input_mode": job.input_mode,
+        "ordered_rows": job.ordered_rows,
         "dataset": job.dataset,
         "variant": job.variant,
         "params": spec["params"],

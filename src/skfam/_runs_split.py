@@ -88,15 +88,21 @@ def make_split(table: Table, test_size: float, seed: int, gap: int) -> Split:
 
 # ---------------------------------------------------------------------- inputs per family
 def family_inputs(
-    table: Table, split: Split, input_mode: str, window: int
+    table: Table, split: Split, input_mode: str, window: int, ordered: bool = False
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Return the train/test arrays of one input mode and the constructor params they need.
+
+    ``ordered``: the training rows in table order (the file's order; with a time column,
+    by group then time) for a family that reads them as a series (``ordered_rows``); else
+    in the split's order (shuffled for a shuffled split).
 
     Features: one row per table row. Sequence: for each row, the window of the ``window``
     rows of its series ending at it (feature columns only), predicting that row's target;
     rows without a full window are not trained on. Hybrid: the row's features followed by
     its window (``make_hybrid``), with ``sequence_shape=(window, n_features)``.
     """
+    if ordered:
+        split = Split(split.kind, np.sort(split.train), split.test, split.info)
     if input_mode == "features":
         data = {
             "X_train": table.X[split.train],

@@ -180,7 +180,10 @@ class _Source:
             }
         assert self.table is not None and self.split is not None
         window = self.manifest["window"] or 1
-        data, _ = family_inputs(self.table, self.split, entry["input_mode"], window)
+        ordered = entry.get("ordered_rows", False)
+        data, _ = family_inputs(
+            self.table, self.split, entry["input_mode"], window, ordered=ordered
+        )
         return data
 
 

@@ -41,6 +41,19 @@ _INPUT_MODES = ("features", "sequence", "hybrid")
 _TASKS = ("regression", "classification")
 _COMPLEXITIES = ("low", "medium", "high")
 _DEVICES = ("auto", "cpu", "cuda")
+#: The methods a family may offer beyond fit/predict(/predict_proba/score), named in its
+#: metadata.offers; the common tests check that a class has exactly those it declares.
+OFFERS = (
+    "partial_fit",
+    "transform",
+    "decision_function",
+    "predict_dist",
+    "predict_interval",
+    "predict_quantiles",
+    "predict_regime",
+    "predict_regime_proba",
+    "sample",
+)
 
 #: One file of a configuration: its label (the path shown in messages) and its content.
 Layer = tuple[str, dict[str, Any]]
@@ -319,6 +332,22 @@ def _is_tasks(value: Any) -> bool:
     return all(t in _TASKS for t in value) and len(set(value)) == len(value)
 
 
+def _is_offers(value: Any) -> bool:
+    if not isinstance(value, dict) or not set(value) <= set(_TASKS):
+        return False
+    return all(
+        isinstance(v, list) and len(set(v)) == len(v) and all(m in OFFERS for m in v)
+        for v in value.values()
+    )
+
+
+def _is_fit_data(value: Any) -> bool:
+    if not isinstance(value, list) or len(set(value)) != len(value):
+        return False
+    taken = ("X", "y", "sample_weight")
+    return all(isinstance(v, str) and v.isidentifier() and v not in taken for v in value)
+
+
 #: The metadata block of configs/models/<key>.yaml
 _METADATA_SCHEMA: dict[str, Any] = {
     "description": _Leaf(lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string"),
@@ -327,6 +356,20 @@ _METADATA_SCHEMA: dict[str, Any] = {
     "input_mode": _one_of(*_INPUT_MODES),
     "tasks": _Leaf(_is_tasks, f"a non-empty list of distinct values from {list(_TASKS)}"),
     "demo_variant": _Leaf(lambda v: isinstance(v, str), "a variant name", required=False),
+    # Methods beyond fit/predict, per task, e.g. {regression: [partial_fit]}.
+    "offers": _Leaf(
+        _is_offers,
+        f"a mapping of task to a list of distinct methods from {list(OFFERS)}",
+        required=False,
+    ),
+    # Extra keyword arguments of fit (routed by scikit-learn's metadata routing).
+    "fit_data": _Leaf(
+        _is_fit_data,
+        "a list of distinct parameter names of fit other than X, y and sample_weight",
+        required=False,
+    ),
+    # Whether fit reads the training rows as one series in their given order.
+    "ordered_rows": _Leaf(lambda v: isinstance(v, bool), "true or false", required=False),
 }
 
 
@@ -520,6 +563,12 @@ def load_family_file(family: str, layers: list[Layer] | None = None) -> dict[str
         raise ConfigError(
             f"{origin(layers, 'metadata', 'demo_variant')}: metadata.demo_variant {demo!r} is "
             f"not one of the variants {sorted(data['variants'])}."
+        )
+    offered = set(metadata.get("offers", {})) - set(metadata["tasks"])
+    if offered:
+        raise ConfigError(
+            f"{origin(layers, 'metadata', 'offers')}: metadata.offers names tasks "
+            f"{sorted(offered)} that are not in metadata.tasks {metadata['tasks']}."
         )
     return {
         "hyperparameters": data["hyperparameters"],

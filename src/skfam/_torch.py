@@ -341,16 +341,30 @@ class TorchEstimator(SkfamEstimator):
         return None
 
     # ------------------------------------------------------------ building
+    def _criterion(self) -> tuple[type[torch.nn.Module], dict[str, Any]]:
+        """Family hook: the loss, as its class and constructor arguments.
+
+        It is built with ``reduction="none"`` and called as ``loss(output, target)`` on a
+        batch, with ``output`` what the module's ``forward`` returns and ``target`` the
+        encoded labels (classifiers) or the float targets; its per-row values (a value per
+        element is averaged over the row) are weighted by ``sample_weight``. Default:
+        cross-entropy for classifiers, squared error for regressors.
+        """
+        if is_classifier(self):
+            return torch.nn.CrossEntropyLoss, {}
+        return torch.nn.MSELoss, {}
+
     def _build_net(
         self, module_kwargs: dict[str, Any], callbacks: list, train_split: Any
     ) -> NeuralNet:
         p = self.params_
-        criterion = torch.nn.CrossEntropyLoss if is_classifier(self) else torch.nn.MSELoss
+        criterion, criterion_kwargs = self._criterion()
         loader = torch.Generator().manual_seed(derive_seed(self.random_state_, "loader"))
         return _WeightedNet(
             module=self._module_class,
             criterion=criterion,
             criterion__reduction="none",
+            **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=p["weight_decay"],
             lr=p["learning_rate"],

@@ -32,7 +32,7 @@ from ._settings import (
     with_carried_settings,
 )
 from ._split import resolve_early_stopping, resolve_split_kind, validation_split
-from ._sst import load_defaults
+from ._sst import deep_merge, load_defaults
 from ._threads import resolve_n_jobs, thread_limit
 from ._warnings import DegenerateModelWarning, warn
 
@@ -60,6 +60,18 @@ _SANITY_ROWS = 10_000
 
 def _seconds(seconds: float) -> str:
     return f"{seconds:.2f} s" if seconds < 100 else f"{seconds:.0f} s"
+
+
+def _row_values(name: str, value: Any, n_samples: int) -> np.ndarray | None:
+    """Return extra fit data as a 1-D array of one value per row (None stays None)."""
+    if value is None:
+        return None
+    array = np.asarray(value)
+    if array.ndim != 1 or len(array) != n_samples:
+        raise ValueError(
+            f"{name} must hold one value per row of X: shape ({n_samples},), got {array.shape}."
+        )
+    return array
 
 
 class NonFinitePredictionError(ValueError):
@@ -96,15 +108,26 @@ class SkfamEstimator(BaseEstimator):
         return [p for p in cls._get_param_names() if p not in COMMON_PARAMS]
 
     def _resolve_params(self) -> dict[str, Any]:
-        """Explicit argument > variant > family YAML > defaults.yaml, all validated."""
-        resolved = resolve_layers(self._family, self.variant)
-        explicit = {
-            name: getattr(self, name)
-            for name in self._hyperparameter_names()
-            if getattr(self, name) is not None
-        }
-        resolved.update(explicit)
-        missing = [n for n in self._hyperparameter_names() if resolved.get(n) is None]
+        """Explicit argument > variant > family YAML > defaults.yaml, all validated.
+
+        The SST's blocks are validated against this estimator's own class (its signature
+        and ``_parameter_constraints``), not the registry's, so a subclass with parameters
+        of its own resolves too. An explicit dict merges over the SST's dict of the same
+        parameter key by key (recursively; lists and scalars replace). A parameter the SST
+        does not set (a subclass's own) keeps its constructor value, None included; one the
+        SST sets must resolve to a value.
+        """
+        resolved = resolve_layers(self._family, self.variant, [type(self)])
+        from_sst = set(resolved)
+        for name in self._hyperparameter_names():
+            value = getattr(self, name)
+            if value is None:
+                resolved.setdefault(name, None)
+            elif isinstance(value, dict) and isinstance(resolved.get(name), dict):
+                resolved[name] = deep_merge(resolved[name], value)
+            else:
+                resolved[name] = value
+        missing = [n for n in sorted(from_sst) if resolved[n] is None]
         if missing:
             raise ValueError(
                 f"{type(self).__name__}: no value for {missing}: neither passed nor set in "
@@ -152,8 +175,19 @@ class SkfamEstimator(BaseEstimator):
         self : object
             The fitted estimator.
         """
+        return self._fit_or_discard(X, y, sample_weight)
+
+    def _fit_or_discard(
+        self, X: Any, y: Any, sample_weight: Any, **fit_data: Any
+    ) -> SkfamEstimator:
+        """Fit; on any error remove every fitted attribute, then re-raise.
+
+        ``fit_data``: the family's extra keyword arguments of ``fit`` (its metadata
+        ``fit_data``, e.g. ``groups``), each None or one value per row; a family whose
+        ``fit`` has such arguments passes them here and receives them in ``_fit_model``.
+        """
         try:
-            return self._fit(X, y, sample_weight)
+            return self._fit(X, y, sample_weight, **fit_data)
         except BaseException:
             self._discard_fitted()
             raise
@@ -164,9 +198,10 @@ class SkfamEstimator(BaseEstimator):
             delattr(self, name)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def _fit(self, X: Any, y: Any, sample_weight: Any) -> SkfamEstimator:
+    def _fit(self, X: Any, y: Any, sample_weight: Any, **fit_data: Any) -> SkfamEstimator:
         progress = self._progress()
         X, y = self._validate_fit_input(X, y)
+        fit_data = {name: _row_values(name, value, len(y)) for name, value in fit_data.items()}
         progress.say(f"fit started on {describe_rows(X)}")
         weights = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
@@ -180,7 +215,7 @@ class SkfamEstimator(BaseEstimator):
             self.imputer_ = self._make_imputer(self._imputation_strategy(defaults))
             X = self.imputer_.fit_transform(X)
             check_input_range(X, self._input_limit, type(self).__name__)
-            finite = self._fit_model(X, y, weights, defaults)
+            finite = self._fit_model(X, y, weights, defaults, **fit_data)
             self._check_training_predictions(X, y, weights, finite)
         if progress:
             summary = self._fit_summary()

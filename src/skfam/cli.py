@@ -29,6 +29,23 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def describe_offers(info: FamilyInfo) -> str:
+    """Return what a family offers beyond fit/predict, e.g. ``"partial_fit, fit(groups=)"``.
+
+    A method offered by some of the family's tasks only is followed by those tasks in
+    brackets; extra fit data shows as ``fit(name=)``; a family that reads its training rows
+    in order says ``rows in order``. ``-`` when there is nothing more.
+    """
+    parts = []
+    for method in dict.fromkeys(m for task in info.tasks for m in info.offers[task]):
+        tasks = [task for task in info.tasks if method in info.offers[task]]
+        parts.append(method if len(tasks) == len(info.tasks) else f"{method} ({', '.join(tasks)})")
+    parts += [f"fit({name}=)" for name in info.fit_data]
+    if info.ordered_rows:
+        parts.append("rows in order")
+    return ", ".join(parts) or "-"
+
+
 def markdown_table(registry: dict[str, FamilyInfo]) -> str:
     """Return the families of ``registry`` as a Markdown table (the docs hold its output).
 
@@ -40,11 +57,12 @@ def markdown_table(registry: dict[str, FamilyInfo]) -> str:
     Returns
     -------
     table : str
-        One row per family: key, classes, input mode, tasks, GPU, pip extra, description.
+        One row per family: key, classes, input mode, tasks, what it offers beyond
+        fit/predict (:func:`describe_offers`), GPU, pip extra, description.
     """
     lines = [
-        "| family | classes | input | tasks | GPU | extra | description |",
-        "|---|---|---|---|---|---|---|",
+        "| family | classes | input | tasks | offers | GPU | extra | description |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for key, info in registry.items():
         classes = ", ".join(f"`{c.__name__}`" for c in (info.regressor, info.classifier) if c)
@@ -54,6 +72,7 @@ def markdown_table(registry: dict[str, FamilyInfo]) -> str:
             classes,
             info.input_mode,
             ", ".join(info.tasks),
+            _cell(describe_offers(info)),
             "yes" if info.gpu_capable else "no",
             extra,
             _cell(info.description),
@@ -84,13 +103,14 @@ def cmd_list(out: TextIO, selected: Sequence[str] = (), fmt: str = "text") -> in
                 key,
                 ",".join(info.tasks),
                 info.input_mode,
+                describe_offers(info),
                 "yes" if info.gpu_capable else "no",
                 "yes" if info.enabled else "no",
                 ",".join(info.variants),
                 "yes" if info.available else f"no: {info.install_hint}",
             ]
         )
-    header = ["family", "tasks", "input", "gpu", "enabled", "variants", "available"]
+    header = ["family", "tasks", "input", "offers", "gpu", "enabled", "variants", "available"]
     print(_table(rows, header), file=out)
     return 0
 

@@ -27,8 +27,10 @@ import os
 import re
 import secrets
 import stat
+import tempfile
 import warnings
 import zipfile
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -304,6 +306,7 @@ def save_model(estimator: Any, path: str | os.PathLike, *, key: bytes | str | No
         "format_version": FORMAT_VERSION,
         "versions": _library_versions(),
         "estimator": name,
+        "estimator_module": type(estimator).__module__,
         "params": _encode(estimator.get_params(deep=False), f"{name} parameter"),
         "fitted": {
             "random_state_": estimator.random_state_,
@@ -557,7 +560,49 @@ def _restore(manifest: dict, cls: type, contents: dict[str, bytes]) -> Any:
     return estimator
 
 
-def load_model(path: str | os.PathLike, *, key: bytes | str | None = None) -> Any:
+def estimator_bytes(estimator: Any) -> bytes:
+    """Return the model file of a fitted skfam estimator as bytes.
+
+    For a family that holds other skfam estimators (an ensemble's members, a regime
+    family's experts): each is stored as a member blob of the outer file and read back with
+    :func:`load_estimator_bytes`, with every check of :func:`load_model`.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "nested.skfam")
+        estimator.save_model(path)
+        with open(path, "rb") as handle:
+            return handle.read()
+
+
+def load_estimator_bytes(data: bytes) -> Any:
+    """Return the estimator of a model file given as bytes (see :func:`estimator_bytes`)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "nested.skfam")
+        with open(path, "wb") as handle:
+            handle.write(data)
+        return load_model(path)
+
+
+def _own_class(manifest: dict, classes: Sequence[type]) -> type | None:
+    """Return the class of ``classes`` that the manifest names (by name and module)."""
+    from .base import SkfamEstimator
+
+    for cls in classes:
+        if not (isinstance(cls, type) and issubclass(cls, SkfamEstimator)):
+            raise TypeError(f"classes must hold subclasses of skfam estimators, got {cls!r}.")
+    name, module = manifest.get("estimator"), manifest.get("estimator_module")
+    for cls in classes:
+        if cls.__name__ == name and cls.__module__ == module:
+            return cls
+    return None
+
+
+def load_model(
+    path: str | os.PathLike,
+    *,
+    key: bytes | str | None = None,
+    classes: Sequence[type] = (),
+) -> Any:
     """Load an estimator saved with ``save_model``, without unpickling anything.
 
     Parameters
@@ -568,6 +613,10 @@ def load_model(path: str | os.PathLike, *, key: bytes | str | None = None) -> An
         Require a file signed with this key (``save_model(..., key=key)``); an unsigned
         file or another key's signature is refused. None loads signed and unsigned files
         alike, trusting their checksums only.
+    classes : sequence of type, default=()
+        Your own subclasses of skfam estimators that the file may name. A file names its
+        estimator's class (name and module); it is built only when that is a class of the
+        registry or one of these: nothing is imported from a name read in a file.
 
     Returns
     -------
@@ -603,11 +652,16 @@ def load_model(path: str | os.PathLike, *, key: bytes | str | None = None) -> An
     path = Path(path)
     manifest, contents = _read_container(path, secret)
     name = manifest.get("estimator")
+    cls = _own_class(manifest, classes)
     try:
-        cls = estimator_class(name)  # imports only the module of that family
+        if cls is None:
+            cls = estimator_class(name)  # imports only the module of that family
     except KeyError:
+        module = manifest.get("estimator_module")
         raise ModelFileError(
-            f"{path}: unknown estimator class {name!r}; known: {estimator_names()}."
+            f"{path}: unknown estimator class {name!r} (module {module!r}); known: "
+            f"{estimator_names()}; a subclass of your own loads with "
+            "load_model(path, classes=[YourClass])."
         ) from None
     saved = manifest.get("versions", {})
     if not isinstance(saved, dict):

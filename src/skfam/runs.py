@@ -265,7 +265,9 @@ def run_families(
                 dataset=table.name,
                 variant=chosen[key],
                 params=_params(cls, chosen[key], device),
-                inputs=info.input_mode,
+                # A family that reads its rows as a series trains on them in table order.
+                inputs=info.input_mode + ("/ordered" if info.ordered_rows else ""),
+                ordered_rows=info.ordered_rows,
             )
         )
     notes = [variant_notes[j.family] for j in jobs if j.family in variant_notes] + notes
@@ -277,7 +279,9 @@ def run_families(
     prepared: dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]] = {}
     for job in jobs:
         if job.inputs not in prepared:
-            prepared[job.inputs] = family_inputs(table, split, job.input_mode, window)
+            prepared[job.inputs] = family_inputs(
+                table, split, job.input_mode, window, ordered=job.ordered_rows
+            )
         job.params.update(prepared[job.inputs][1])
     inputs = {key: data for key, (data, _) in prepared.items()}
     data = data_section(table)

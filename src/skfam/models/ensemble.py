@@ -9,8 +9,6 @@ skfam members can be saved in model files.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, ExitStack
@@ -27,7 +25,13 @@ from sklearn.ensemble import (
     RandomForestRegressor,
 )
 from sklearn.linear_model import LogisticRegression, Ridge, RidgeCV
-from sklearn.model_selection import KFold, StratifiedKFold, check_cv
+from sklearn.model_selection import (
+    GroupKFold,
+    KFold,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    check_cv,
+)
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval
@@ -36,8 +40,9 @@ from threadpoolctl import threadpool_limits
 from .._docs import FITTED_ATTRIBUTES, fill_doc
 from .._progress import DOC_VERBOSE
 from .._seeds import derive_seed
+from .._settings import with_carried_settings
 from ..base import SkfamClassifierMixin, SkfamEstimator, SkfamRegressorMixin
-from ..model_file import dump_sklearn, load_sklearn
+from ..model_file import dump_sklearn, estimator_bytes, load_estimator_bytes, load_sklearn
 
 __all__ = ["BUILTIN_MEMBERS", "FINAL_ESTIMATORS", "EnsembleClassifier", "EnsembleRegressor"]
 
@@ -94,7 +99,10 @@ _DOC_PARAMETERS = (
     member_params : dict of str to dict, default=None
         Constructor arguments per member name, e.g.
         ``{"random_forest": {"n_estimators": 500}, "lightgbm": {"variant": "small_data"}}``.
-        A dict passed replaces the SST's whole dict. Entries of valid member names that are
+        A dict passed merges over the SST's dict key by key (recursively): an entry
+        changes only the arguments it names and keeps the SST's others (give an argument
+        its scikit-learn default explicitly to undo an SST value). Entries of valid member
+        names that are
         not members are ignored; any other name is an error. Seeds (``random_state``) and
         threads (``n_jobs``) are set by the ensemble; a skfam member's ``verbose`` is the
         ensemble's ``verbose - 1`` (at least 0) unless given here. The members' parameters
@@ -104,13 +112,17 @@ _DOC_PARAMETERS = (
         regression, e.g. ``{"alphas": [0.1, 1.0, 10.0]}``) and ``"logistic_regression"``
         (``LogisticRegression`` of classification, e.g. ``{"max_iter": 1000}``); the entry of
         the other task is ignored, a missing one gives scikit-learn's defaults. A dict passed
-        replaces the SST's whole dict. SST: alphas 10**-3 .. 10**3, half a decade apart;
+        merges over the SST's dict key by key, as ``member_params``. SST: alphas 10**-3 ..
+        10**3, half a decade apart;
         ``max_iter`` 1000.
     cv : int or cross-validation splitter, default=None
         Inner folds for the out-of-fold predictions: an int k gives a shuffled ``KFold``
         (``StratifiedKFold`` for classifiers) of k folds, reduced to the rows (or the
         smallest class count) when there are fewer, and seeded from the stream "cv";
-        a splitter or an iterable of (train, test) splits is used as given.
+        with ``groups`` given to ``fit``, a shuffled ``GroupKFold``
+        (``StratifiedGroupKFold``) of at most as many folds as groups instead. A splitter
+        or an iterable of (train, test) splits is used as given (a splitter's ``split``
+        receives the groups).
     variant : str, default=None
         A named variant of ``configs/models/ensemble.yaml`` (e.g. "fast").
     random_state : int, RandomState instance or None, default=None
@@ -245,12 +257,17 @@ class _EnsembleBase(SkfamEstimator):
                 )
         return built
 
-    def _folds(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _folds(
+        self, y: np.ndarray, groups: np.ndarray | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
         cv = self.params_["cv"]
         classifier = is_classifier(self)
+        rows = np.zeros(len(y))
         if not isinstance(cv, Integral):
-            return list(check_cv(cv, y, classifier=classifier).split(np.zeros(len(y)), y))
+            return list(check_cv(cv, y, classifier=classifier).split(rows, y, groups))
         seed = derive_seed(self.random_state_, "cv")
+        if groups is not None:
+            return self._group_folds(int(cv), y, groups, seed)
         if classifier:
             smallest = int(np.bincount(y).min())
             if smallest < 2:
@@ -267,6 +284,31 @@ class _EnsembleBase(SkfamEstimator):
                 )
             splitter = KFold(min(int(cv), len(y)), shuffle=True, random_state=seed)
         return list(splitter.split(np.zeros(len(y)), y))
+
+    def _group_folds(
+        self, cv: int, y: np.ndarray, groups: np.ndarray, seed: int
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Shuffled folds that never split a group (stratified for classifiers)."""
+        n_groups = len(np.unique(groups))
+        if n_groups < 2:
+            raise ValueError(
+                "The ensemble's inner cross-validation with groups needs at least 2 "
+                f"groups; got {n_groups}."
+            )
+        splits = min(cv, n_groups)
+        if is_classifier(self):
+            # A class can be split only across as many folds as it has groups.
+            per_class = [len(np.unique(groups[y == k])) for k in np.unique(y)]
+            splits = min(splits, *per_class)
+            if splits < 2:
+                raise ValueError(
+                    "The ensemble's inner cross-validation with groups needs every class "
+                    "in at least 2 groups; a class has rows of one group only."
+                )
+            splitter: Any = StratifiedGroupKFold(splits, shuffle=True, random_state=seed)
+        else:
+            splitter = GroupKFold(splits, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(len(y)), y, groups))
 
     def _member_outputs(self, member: Any, X: np.ndarray) -> np.ndarray:
         forest = isinstance(member, (RandomForestClassifier, RandomForestRegressor))
@@ -312,8 +354,41 @@ class _EnsembleBase(SkfamEstimator):
             )
         return LogisticRegression(**params) if task == "classification" else RidgeCV(**params)
 
+    @with_carried_settings
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None) -> _EnsembleBase:
+        """Fit the members on inner folds, the final model on their out-of-fold outputs.
+
+        A fit that raises leaves the estimator unfitted.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; NaN is allowed and imputed inside the estimator.
+        y : array-like of shape (n_samples,)
+            Target values (class labels for classifiers).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights, given to every member and to the final model.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels of the rows (e.g. one per asset or per day): the inner folds then
+            never put rows of one group on both sides, so no member's out-of-fold output
+            comes from a model that saw the row's group. Inside a Pipeline, a search or
+            ``cross_validate`` under scikit-learn's metadata routing, request it with
+            ``set_fit_request(groups=True)``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit_or_discard(X, y, sample_weight, groups=groups)
+
     def _fit_model(
-        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray,
+        defaults: dict,
+        groups: np.ndarray | None = None,
     ) -> None:
         # One memory layout whatever the input was (a DataFrame gives Fortran order, and
         # the members' float results depend on the layout).
@@ -323,7 +398,7 @@ class _EnsembleBase(SkfamEstimator):
         # weighted quantiles, several times slower than its unweighted binning.)
         weight = None if np.all(sample_weight == 1.0) else sample_weight
         members = self._build_members(self._threads())
-        folds = self._folds(y)
+        folds = self._folds(y, groups)
         final = self._final_estimator()
         progress = self._progress()
         blocks = []
@@ -402,22 +477,9 @@ class _EnsembleBase(SkfamEstimator):
         self.members_ = members
 
 
-def _model_file_bytes(estimator: SkfamEstimator) -> bytes:
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "member.skfam")
-        estimator.save_model(path)
-        with open(path, "rb") as handle:
-            return handle.read()
-
-
-def _load_model_file_bytes(data: bytes) -> Any:
-    from ..model_file import load_model
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "member.skfam")
-        with open(path, "wb") as handle:
-            handle.write(data)
-        return load_model(path)
+# Kept under the old names for modules that import them from here.
+_model_file_bytes = estimator_bytes
+_load_model_file_bytes = load_estimator_bytes
 
 
 @fill_doc(parameters=_DOC_PARAMETERS)
