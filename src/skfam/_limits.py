@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 __all__ = [
     "ANY_FINITE",
@@ -81,7 +82,12 @@ XGBOOST_LABELS = ValueLimit(
 
 
 def _magnitude(values: np.ndarray) -> float:
-    """Largest ``|value|`` of a float array, ignoring NaN (0.0 when nothing is observed)."""
+    """Largest ``|value|`` of a float array, ignoring NaN (0.0 when nothing is observed).
+
+    A sparse matrix is read through its stored values (its implicit zeros change nothing).
+    """
+    if sp.issparse(values):
+        values = values.data
     if values.size == 0:
         return 0.0
     high = float(np.fmax.reduce(values, axis=None))

@@ -27,6 +27,8 @@ STREAMS = (
     "subsample",  # row / column subsampling done by skfam itself
     "cv",  # inner cross-validation folds
     "members",  # seeds handed to members of an ensemble
+    "experts",  # seeds handed to the experts of a regime family (change_point, gmm_regime)
+    "order",  # the order of the rows in each pass of an online learner (ftrl_proximal)
 )
 
 

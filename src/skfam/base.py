@@ -297,8 +297,9 @@ class SkfamEstimator(BaseEstimator):
                 X, y = X[weighted], y[weighted]
             # Where finiteness is known, the rows serve only the degenerate-model check.
             limit = self._sanity_rows if finite is None else min(self._sanity_rows, _SHAPE_ROWS)
-            if len(X) > limit:
-                rows = np.linspace(0, len(X) - 1, limit).astype(np.intp)
+            n_rows = X.shape[0]  # scipy's sparse matrices have no len()
+            if n_rows > limit:
+                rows = np.linspace(0, n_rows - 1, limit).astype(np.intp)
                 X, y = X[rows], y[rows]
             outputs = np.asarray(self._raw_outputs(X))
             if finite is None:
