@@ -279,7 +279,8 @@ class _GMMRegimeBase(RegimeExperts):
     # ------------------------------------------------------------------ features
     def _project(self, X: np.ndarray) -> np.ndarray:
         """Standardise (and project) imputed rows: the space of the mixture."""
-        Z = self.scaler_.transform(X)
+        with config_context(transform_output="default"):  # numpy whatever the user set
+            Z = self.scaler_.transform(X)
         if self.pca_components_ is not None:
             Z = (Z - self.pca_mean_) @ self.pca_components_.T
         return Z
@@ -319,7 +320,8 @@ class _GMMRegimeBase(RegimeExperts):
         # The scaling, the PCA and the mixture are fitted on the mixture's rows.
         Xm, wm = X[rows], sample_weight[rows]
         self.scaler_ = StandardScaler().fit(Xm, sample_weight=wm)
-        Zm = self.scaler_.transform(Xm)
+        with config_context(transform_output="default"):  # numpy whatever the user set
+            Zm = self.scaler_.transform(Xm)
         self.pca_components_ = self.pca_mean_ = self.pca_explained_variance_ratio_ = None
         if p["pca_components"] != "off":
             self.pca_mean_, self.pca_components_, self.pca_explained_variance_ratio_ = (
