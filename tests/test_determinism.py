@@ -144,6 +144,9 @@ _RANDOM_WITHOUT_SUBSAMPLING = {
     "cnn1d": True,
     "transformer": True,
     "hybrid": True,
+    "tab_transformer": True,
+    "tab_cnn": True,
+    "tab_lstm": True,
     # The series whose quantiles give the biases, and the channel combinations.
     "rocket": True,
     # The order of the rows in each pass (shuffle=True).

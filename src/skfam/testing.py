@@ -21,6 +21,9 @@ _STOCHASTIC_PARAMS: dict[str, dict[str, object]] = {
     "cnn1d": {"dropout": 0.2},
     "transformer": {"dropout": 0.2},
     "hybrid": {"dropout": 0.2, "encoder": "transformer"},
+    "tab_transformer": {"dropout": 0.2},
+    "tab_cnn": {"dropout": 0.2},
+    "tab_lstm": {"dropout": 0.2},
     # The detection and the ridge experts draw nothing; experts of a subsampling family do.
     "change_point": {
         "expert": "lightgbm",
@@ -93,6 +96,24 @@ _EXPECTED: dict[str, dict[str, str]] = {
         ),
     },
     "hybrid": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "Mini-batch SGD (as mlp): duplicated rows change the batches and their order, so "
+            "a weight of 2 gives a different (equally valid) optimisation path."
+        ),
+    },
+    "tab_transformer": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "Mini-batch SGD (as mlp): duplicated rows change the batches and their order, so "
+            "a weight of 2 gives a different (equally valid) optimisation path."
+        ),
+    },
+    "tab_cnn": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "Mini-batch SGD (as mlp): duplicated rows change the batches and their order, so "
+            "a weight of 2 gives a different (equally valid) optimisation path."
+        ),
+    },
+    "tab_lstm": {
         "check_sample_weight_equivalence_on_dense_data": (
             "Mini-batch SGD (as mlp): duplicated rows change the batches and their order, so "
             "a weight of 2 gives a different (equally valid) optimisation path."

@@ -9,16 +9,23 @@ from .hybrid import HybridModule
 from .lstm import LSTMEncoder, LSTMModule
 from .mlp import MLPModule
 from .skip import LinearSkip
+from .tab_cnn import TabCNNModule
+from .tab_lstm import TabLSTMModule
+from .tab_transformer import FeatureTokenizer, TabTransformerModule
 from .transformer import TransformerEncoderNet, TransformerModule
 
 __all__ = [
     "CNN1DEncoder",
     "CNN1DModule",
+    "FeatureTokenizer",
     "HybridModule",
     "LSTMEncoder",
     "LSTMModule",
     "LinearSkip",
     "MLPModule",
+    "TabCNNModule",
+    "TabLSTMModule",
+    "TabTransformerModule",
     "TransformerEncoderNet",
     "TransformerModule",
 ]

@@ -99,15 +99,21 @@ class SelfAttention(nn.Module):
         nn.init.zeros_(self.in_proj.bias)
         nn.init.zeros_(self.out_proj.bias)
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Map (batch, length, d_model) to (batch, length, d_model)."""
+    def forward(self, X: torch.Tensor, queries: int | None = None) -> torch.Tensor:
+        """Map (batch, length, d_model) to (batch, length, d_model).
+
+        ``queries``: attend from the first ``queries`` positions only (every position is
+        still a key and a value), giving (batch, queries, d_model); None: every position.
+        """
         batch, length, width = X.shape
         head = width // self.n_heads
         qkv = self.in_proj(X).view(batch, length, 3, self.n_heads, head).permute(2, 0, 3, 1, 4)
         query, key, value = qkv[0], qkv[1], qkv[2]  # (batch, heads, length, head)
+        if queries is not None:
+            query = query[:, :, :queries]
         scores = (query @ key.transpose(-2, -1)) * (1.0 / math.sqrt(head))
         weights = self.dropout(row_softmax(scores))
-        out = (weights @ value).transpose(1, 2).reshape(batch, length, width)
+        out = (weights @ value).transpose(1, 2).reshape(batch, query.shape[2], width)
         return self.out_proj(out)
 
 
@@ -141,9 +147,18 @@ class EncoderLayer(nn.Module):
         self.linear2 = nn.Linear(dim_feedforward, d_model)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Map (batch, length, d_model) to (batch, length, d_model)."""
-        X = X + self.dropout(self.attention(self.norm1(X)))
+    def forward(self, X: torch.Tensor, queries: int | None = None) -> torch.Tensor:
+        """Map (batch, length, d_model) to (batch, length, d_model).
+
+        ``queries``: compute the outputs of the first ``queries`` positions only (attending
+        to all of them), giving (batch, queries, d_model): a last layer whose later
+        positions nobody reads (the FT-Transformer's, read at its [CLS] token) skips them.
+        None: every position.
+        """
+        if queries is None:
+            X = X + self.dropout(self.attention(self.norm1(X)))
+        else:
+            X = X[:, :queries] + self.dropout(self.attention(self.norm1(X), queries))
         hidden = self.dropout(torch.relu(self.linear1(self.norm2(X))))
         return X + self.dropout(self.linear2(hidden))
 
