@@ -254,7 +254,7 @@ def run_families(
         if not info.available:
             notes.append(f"skipping {key}: {info.install_hint}")
             continue
-        cls = info.regressor if table.task == "regression" else info.classifier
+        cls = info.estimator(table.task)
         jobs.append(
             Job(
                 name=key,
@@ -397,7 +397,7 @@ def _run_demo(
         for task in tasks:
             if task not in info.tasks:
                 continue
-            cls = info.regressor if task == "regression" else info.classifier
+            cls = info.estimator(task)
             source = f"{task}/{info.input_mode}"
             if source not in demos:
                 demos[source] = load_demo(task, info.input_mode, seed=DEMO_SEED)

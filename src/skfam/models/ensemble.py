@@ -454,7 +454,7 @@ class _EnsembleBase(SkfamEstimator):
             if isinstance(member, SkfamEstimator):
                 # A skfam member is saved as a nested model file of its own.
                 kinds.append("skfam")
-                blobs[f"member_{i}.skfam"] = _model_file_bytes(member)
+                blobs[f"member_{i}.skfam"] = estimator_bytes(member)
             else:
                 kinds.append("sklearn")
                 blobs[f"member_{i}.skops"] = dump_sklearn(member)
@@ -468,18 +468,13 @@ class _EnsembleBase(SkfamEstimator):
         members = []
         for i, (name, kind) in enumerate(zip(meta["names"], meta["kinds"], strict=True)):
             if kind == "skfam":
-                member = _load_model_file_bytes(blobs[f"member_{i}.skfam"])
+                member = load_estimator_bytes(blobs[f"member_{i}.skfam"])
             elif kind == "sklearn":
                 member = load_sklearn(blobs[f"member_{i}.skops"], trusted=_TRUSTED)
             else:
                 raise ValueError(f"unknown kind {kind!r} of ensemble member {name!r}.")
             members.append((name, member))
         self.members_ = members
-
-
-# Kept under the old names for modules that import them from here.
-_model_file_bytes = estimator_bytes
-_load_model_file_bytes = load_estimator_bytes
 
 
 @fill_doc(parameters=_DOC_PARAMETERS)
