@@ -147,6 +147,7 @@ _RANDOM_WITHOUT_SUBSAMPLING = {
     "tab_transformer": True,
     "tab_cnn": True,
     "tab_lstm": True,
+    "multi_task": True,
     # The series whose quantiles give the biases, and the channel combinations.
     "rocket": True,
     # The order of the rows in each pass (shuffle=True).

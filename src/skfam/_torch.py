@@ -187,13 +187,46 @@ class TensorBatches:
             yield data.X[index], target
 
 
+def _masked_column_loss(
+    criterion: torch.nn.Module, y_pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor
+) -> torch.Tensor:
+    """Return the mean over target columns of each column's weighted loss over its known rows.
+
+    ``target`` is (batch, columns) with NaN where a value is missing: the criterion sees 0
+    there and the element's weight is 0, so a missing value adds nothing to the loss or to
+    its gradient, and a row with every value missing adds nothing at all. Column ``j``'s
+    loss is ``sum_i w_i m_ij l_ij / sum_i w_i m_ij`` (``m`` the mask of known values); a
+    column without a known value in the batch adds 0.
+    """
+    observed = ~torch.isnan(target)
+    loss = criterion(y_pred, torch.where(observed, target, torch.zeros_like(target)))
+    if loss.shape != target.shape:
+        raise ValueError(
+            f"A target with missing values needs a loss per element {tuple(target.shape)}, "
+            f"the criterion gave {tuple(loss.shape)}."
+        )
+    mask = weight[:, None] * observed.to(weight.dtype)
+    total = mask.sum(dim=0).clamp_min(torch.finfo(weight.dtype).tiny)
+    return ((loss * mask).sum(dim=0) / total).mean()
+
+
 class _WeightedNet(NeuralNet):
-    """skorch net whose loss is the sample-weighted mean of a per-sample criterion."""
+    """skorch net whose loss is the sample-weighted mean of a per-sample criterion.
+
+    ``masked_targets`` (set once at fit, from the whole target: several columns or missing
+    values) switches to the per-column loss over known values, without a check per batch.
+    """
+
+    masked_targets = False
 
     def get_loss(
         self, y_pred: torch.Tensor, y_true: Any, X: Any = None, training: bool = False
     ) -> torch.Tensor:
         target, weight = y_true
+        if self.masked_targets:
+            # Several target columns, or missing values: each column's loss over its
+            # known values (TorchEstimator._fit_targets).
+            return _masked_column_loss(self.criterion_, y_pred, target, weight)
         loss = self.criterion_(y_pred, target)
         if loss.ndim > 1:
             loss = loss.flatten(1).mean(dim=1)
@@ -354,19 +387,76 @@ class TorchEstimator(SkfamEstimator):
             return torch.nn.CrossEntropyLoss, {}
         return torch.nn.MSELoss, {}
 
+    def _optimizer(self) -> tuple[type[torch.optim.Optimizer], dict[str, Any]]:
+        """Family hook: the optimizer, as its class and constructor arguments.
+
+        skorch builds it over the module's parameters with ``lr=params_["learning_rate"]``
+        (the schedule starts from it). Default: AdamW with ``params_["weight_decay"]``.
+        """
+        return torch.optim.AdamW, {"weight_decay": self.params_["weight_decay"]}
+
+    def _fit_targets(self, y: np.ndarray, anchor: np.ndarray | None) -> np.ndarray:
+        """Family hook: the training targets the loss compares the module's output with.
+
+        Classifiers: the encoded labels as int64. Regressors: the target (less ``anchor``
+        where the family has one) standardised to float32, of shape (n, 1) for a 1-D ``y``
+        (``target_mean_`` and ``target_scale_`` floats) or (n, k) for a 2-D ``y``, each
+        column standardised on its known values (``target_mean_`` and ``target_scale_``
+        arrays of k values). NaN stays NaN: the loss then masks it out (a loss per element
+        is required), so a missing target is never imputed. :meth:`_outputs_to_predictions`
+        maps outputs back.
+        """
+        if is_classifier(self):
+            return y.astype(np.int64)
+        change = y if anchor is None else y - anchor
+        if change.ndim == 2:
+            known = ~np.isnan(change)
+            empty = np.flatnonzero(~known.any(axis=0))
+            if len(empty):
+                raise ValueError(
+                    f"Target column(s) {empty.tolist()} of y hold no value (all NaN): a "
+                    "column needs at least one known target."
+                )
+            mean = np.nanmean(change, axis=0)
+            scale = np.nanstd(change, axis=0)
+            scale = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+            self.target_mean_, self.target_scale_ = mean, scale
+            return ((change - mean) / scale).astype(np.float32)
+        self.target_mean_ = float(np.mean(change))
+        scale = float(np.std(change))
+        self.target_scale_ = scale if scale > 0 and np.isfinite(scale) else 1.0
+        target = ((change - self.target_mean_) / self.target_scale_).astype(np.float32)
+        return target[:, None]
+
+    def _outputs_to_predictions(self, out: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Family hook: map the module's raw outputs (float64) of imputed rows ``X`` back.
+
+        Default: class probabilities (a softmax) for classifiers; for regressors the inverse
+        of :meth:`_fit_targets`' standardisation (one column, or one per target column of a
+        2-D ``y``) plus the family's anchor.
+        """
+        if is_classifier(self):
+            return softmax(out, axis=1)
+        if isinstance(self.target_mean_, np.ndarray):
+            return out * self.target_scale_ + self.target_mean_
+        pred = out[:, 0] * self.target_scale_ + self.target_mean_
+        anchor = self._anchor(X)
+        return pred if anchor is None else pred + anchor
+
     def _build_net(
         self, module_kwargs: dict[str, Any], callbacks: list, train_split: Any
     ) -> NeuralNet:
         p = self.params_
         criterion, criterion_kwargs = self._criterion()
+        optimizer, optimizer_kwargs = self._optimizer()
         loader = torch.Generator().manual_seed(derive_seed(self.random_state_, "loader"))
         return _WeightedNet(
             module=self._module_class,
             criterion=criterion,
             criterion__reduction="none",
             **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
-            optimizer=torch.optim.AdamW,
-            optimizer__weight_decay=p["weight_decay"],
+            optimizer=optimizer,
+            **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
             lr=p["learning_rate"],
             max_epochs=p["max_epochs"],
             batch_size=p["batch_size"],
@@ -441,15 +531,7 @@ class TorchEstimator(SkfamEstimator):
         classifier = is_classifier(self)
         anchor = self._fit_anchor(X, y)
         inputs = self._fit_inputs(X)
-        if classifier:
-            target = y.astype(np.int64)
-        else:
-            change = y if anchor is None else y - anchor
-            self.target_mean_ = float(np.mean(change))
-            scale = float(np.std(change))
-            self.target_scale_ = scale if scale > 0 and np.isfinite(scale) else 1.0
-            target = ((change - self.target_mean_) / self.target_scale_).astype(np.float32)
-            target = target[:, None]
+        target = self._fit_targets(y, anchor)
         stopping = defaults["early_stopping"]
         windows = self._windows(X)
         split = self._early_stopping_split(
@@ -482,6 +564,11 @@ class TorchEstimator(SkfamEstimator):
             at = names.index("early_stopping") if "early_stopping" in names else len(names)
             callbacks.insert(at, ("progress", EpochProgress(progress, self.params_["max_epochs"])))
         net = self._build_net(self.module_kwargs_, callbacks, train_split)
+        net.masked_targets = bool(
+            target.dtype.kind == "f"
+            and target.ndim == 2
+            and (target.shape[1] > 1 or np.isnan(target).any())
+        )
         with seeded_torch(derive_seed(self.random_state_, "init"), device), self._kernels():
             net.initialize()
             torch.manual_seed(derive_seed(self.random_state_, "dropout"))
@@ -518,11 +605,7 @@ class TorchEstimator(SkfamEstimator):
                     batch = torch.cat([batch, pad])
                 outs.append(module(batch.to(device))[:n].cpu())
         out = torch.cat(outs).numpy().astype(np.float64)
-        if is_classifier(self):
-            return softmax(out, axis=1)
-        pred = out[:, 0] * self.target_scale_ + self.target_mean_
-        anchor = self._anchor(X)
-        return pred if anchor is None else pred + anchor
+        return self._outputs_to_predictions(out, X)
 
     def _fit_summary(self) -> str:
         text = f"{self.n_iter_} of {self.params_['max_epochs']} epochs"
@@ -562,7 +645,10 @@ class TorchEstimator(SkfamEstimator):
             "n_iter": self.n_iter_,
         }
         if not is_classifier(self):
-            meta.update(target_mean=self.target_mean_, target_scale=self.target_scale_)
+            mean, scale = self.target_mean_, self.target_scale_
+            if isinstance(mean, np.ndarray):  # one per target column
+                mean, scale = [float(v) for v in mean], [float(v) for v in scale]
+            meta.update(target_mean=mean, target_scale=scale)
         blobs = {"module.safetensors": save(state)}
         blobs.update(self._input_state())
         return meta, {}, blobs
@@ -645,12 +731,25 @@ class TorchEstimator(SkfamEstimator):
         self.n_iter_ = _whole(meta["n_iter"], "n_iter", 0)
         if not is_classifier(self):
             mean, scale = meta["target_mean"], meta["target_scale"]
-            if not all(_finite(v) for v in (mean, scale)) or scale <= 0:
-                raise ModelFileError(
-                    f"target_mean = {mean!r} and target_scale = {scale!r} are not a finite "
-                    "mean and a positive scale."
-                )
-            self.target_mean_, self.target_scale_ = float(mean), float(scale)
+            if isinstance(mean, list) and isinstance(scale, list):  # one per target column
+                if not (
+                    len(mean) == len(scale) == self._n_outputs()
+                    and all(_finite(v) for v in (*mean, *scale))
+                    and all(v > 0 for v in scale)
+                ):
+                    raise ModelFileError(
+                        f"target_mean = {mean!r} and target_scale = {scale!r} are not "
+                        f"{self._n_outputs()} finite means and positive scales."
+                    )
+                self.target_mean_ = np.array(mean, dtype=np.float64)
+                self.target_scale_ = np.array(scale, dtype=np.float64)
+            else:
+                if not all(_finite(v) for v in (mean, scale)) or scale <= 0:
+                    raise ModelFileError(
+                        f"target_mean = {mean!r} and target_scale = {scale!r} are not a finite "
+                        "mean and a positive scale."
+                    )
+                self.target_mean_, self.target_scale_ = float(mean), float(scale)
         self._restore_input_state(blobs)
         try:
             state = load(blobs["module.safetensors"])

@@ -24,6 +24,7 @@ _STOCHASTIC_PARAMS: dict[str, dict[str, object]] = {
     "tab_transformer": {"dropout": 0.2},
     "tab_cnn": {"dropout": 0.2},
     "tab_lstm": {"dropout": 0.2},
+    "multi_task": {"dropout": 0.2},
     # The detection and the ridge experts draw nothing; experts of a subsampling family do.
     "change_point": {
         "expert": "lightgbm",
@@ -108,6 +109,12 @@ _EXPECTED: dict[str, dict[str, str]] = {
         ),
     },
     "tab_cnn": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "Mini-batch SGD (as mlp): duplicated rows change the batches and their order, so "
+            "a weight of 2 gives a different (equally valid) optimisation path."
+        ),
+    },
+    "multi_task": {
         "check_sample_weight_equivalence_on_dense_data": (
             "Mini-batch SGD (as mlp): duplicated rows change the batches and their order, so "
             "a weight of 2 gives a different (equally valid) optimisation path."

@@ -8,6 +8,7 @@ from .cnn1d import CNN1DEncoder, CNN1DModule
 from .hybrid import HybridModule
 from .lstm import LSTMEncoder, LSTMModule
 from .mlp import MLPModule
+from .multi_task import MultiTaskModule
 from .skip import LinearSkip
 from .tab_cnn import TabCNNModule
 from .tab_lstm import TabLSTMModule
@@ -23,6 +24,7 @@ __all__ = [
     "LSTMModule",
     "LinearSkip",
     "MLPModule",
+    "MultiTaskModule",
     "TabCNNModule",
     "TabLSTMModule",
     "TabTransformerModule",
