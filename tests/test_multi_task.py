@@ -184,3 +184,18 @@ def test_bad_task_weights_are_refused(weights, match):
     X, Y = _small()
     with pytest.raises(ValueError, match=match):
         skfam.MultiTaskRegressor(**FAST, task_weights=weights).fit(X, Y)
+
+
+def test_thread_count_does_not_change_the_model_at_the_sst_widths():
+    # The fast variant's tiny shapes run every kernel on one thread whatever n_jobs says:
+    # here the SST's default trunk and heads train 2 epochs on 4,000 rows with dropout on,
+    # missing targets included, so the matrix products are big enough to be split.
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(4000, 20))
+    Y = X[:, :4] @ rng.normal(size=(4, 3)) + rng.normal(scale=0.1, size=(4000, 3))
+    Y[rng.random(Y.shape) < 0.2] = np.nan
+    params = {"max_epochs": 2, "dropout": 0.2, "device": "cpu", "random_state": 5}
+    one = skfam.MultiTaskRegressor(n_jobs=1, **params).fit(X, Y)
+    two = skfam.MultiTaskRegressor(n_jobs=2, **params).fit(X, Y)
+    assert one.params_["hidden_sizes"] == skfam.load_model_config("multi_task")["hidden_sizes"]
+    np.testing.assert_array_equal(one.predict(X), two.predict(X))
