@@ -303,7 +303,7 @@ def test_torch_post_fit_check_reads_the_weights_then_one_prediction_pass(monkeyp
     # A diverged weight fails the fit from the weights alone, before any prediction.
     from skfam import _torch
 
-    partial_fit = _torch._WeightedNet.partial_fit
+    partial_fit = _torch.WeightedNet.partial_fit
 
     def diverging(self, *args, **kwargs):
         out = partial_fit(self, *args, **kwargs)
@@ -312,7 +312,7 @@ def test_torch_post_fit_check_reads_the_weights_then_one_prediction_pass(monkeyp
         return out
 
     seen.clear()
-    monkeypatch.setattr(_torch._WeightedNet, "partial_fit", diverging)
+    monkeypatch.setattr(_torch.WeightedNet, "partial_fit", diverging)
     with pytest.raises(NonFinitePredictionError, match="'mlp' model"):
         MLPRegressor(variant="fast", device="cpu", max_epochs=2).fit(X, y)
     assert seen == []

@@ -29,6 +29,8 @@ STREAMS = (
     "members",  # seeds handed to members of an ensemble
     "experts",  # seeds handed to the experts of a regime family (change_point, gmm_regime)
     "order",  # the order of the rows in each pass of an online learner (ftrl_proximal)
+    "noise",  # the noise a generative net predicts from (gan: the fixed predictive draws)
+    "adapt",  # training-time randomness of a fine-tuning step (meta_learning's adapt)
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -38,6 +38,7 @@ __all__ = [
     "TensorBatches",
     "TensorDataset",
     "TorchEstimator",
+    "WeightedNet",
     "resolve_device",
 ]
 
@@ -45,6 +46,8 @@ __all__ = [
 #: padded with zeros), so a row's output does not depend on how many rows are predicted
 #: with it: float32 kernels pick other accumulation orders for other batch shapes.
 PREDICT_CHUNK = 512
+#: Rows sent to the device at once at predict (whole passes of ``PREDICT_CHUNK``).
+_PREDICT_BLOCK = 64 * PREDICT_CHUNK
 
 
 def resolve_device(device: str | None) -> str:
@@ -210,14 +213,25 @@ def _masked_column_loss(
     return ((loss * mask).sum(dim=0) / total).mean()
 
 
-class _WeightedNet(NeuralNet):
+class WeightedNet(NeuralNet):
     """skorch net whose loss is the sample-weighted mean of a per-sample criterion.
 
     ``masked_targets`` (set once at fit, from the whole target: several columns or missing
     values) switches to the per-column loss over known values, without a check per batch.
+
+    A torch family that trains differently subclasses it (its ``_net_class``) and overrides
+    skorch's own methods: ``get_loss`` (a loss that also reads the inputs ``X`` or a module
+    output of several parts), ``train_step`` (several optimizer steps per batch, two
+    networks, an inner loop) or ``validation_step``. A batch is ``(X, (target, weight))``
+    as :class:`TensorBatches` yields it (or what the family's own iterator yields); a step
+    returns ``{"loss": tensor, "y_pred": tensor}``. Extra constructor arguments come from
+    the estimator's ``_net_kwargs()``.
     """
 
     masked_targets = False
+    #: Every sample weight is 1 (set once at fit): the loss is then the plain mean, two
+    #: kernels fewer per batch than the weighted mean.
+    unit_weights = False
 
     def get_loss(
         self, y_pred: torch.Tensor, y_true: Any, X: Any = None, training: bool = False
@@ -228,10 +242,80 @@ class _WeightedNet(NeuralNet):
             # known values (TorchEstimator._fit_targets).
             return _masked_column_loss(self.criterion_, y_pred, target, weight)
         loss = self.criterion_(y_pred, target)
+        if self.unit_weights:
+            return loss.mean()  # the mean of the rows' means: every row has as many values
         if loss.ndim > 1:
             loss = loss.flatten(1).mean(dim=1)
         total = weight.sum().clamp_min(torch.finfo(weight.dtype).tiny)
         return (loss * weight).sum() / total
+
+    def run_single_epoch(
+        self, iterator: Any, training: bool, prefix: str, step_fn: Any, **fit_params: Any
+    ) -> None:
+        """Run one training or validation pass, with one device sync per pass.
+
+        skorch's own loop reads each batch's loss with ``.item()``, which waits for the
+        device after every batch. Here the losses stay on the device until the pass ends and
+        are then copied in one transfer into the same history entries (``<prefix>_loss``
+        and ``<prefix>_batch_size`` of every batch), before ``on_epoch_end``. Callbacks get
+        the batch's ``loss`` tensor in ``on_batch_end`` as before; only a callback that reads
+        the batch's loss from the history inside ``on_batch_end`` would see it missing.
+        The modules are put in training (or evaluation) mode once per pass, not per batch.
+        """
+        if iterator is None:
+            return
+        NeuralNet._set_training(self, training)
+        self._mode_set = training
+        losses = []
+        try:
+            for batch in iterator:
+                self.notify("on_batch_begin", batch=batch, training=training)
+                step = step_fn(batch, **fit_params)
+                losses.append(step["loss"].detach())
+                self.history.record_batch(prefix + "_batch_size", len(batch[0]))
+                self.notify("on_batch_end", batch=batch, training=training, **step)
+        finally:
+            self._mode_set = None
+        if losses:
+            values = torch.stack([loss.reshape(()) for loss in losses]).float().cpu().tolist()
+            rows = self.history[-1]["batches"][-len(losses) :]
+            for row, value in zip(rows, values, strict=True):
+                row[prefix + "_loss"] = value
+        self.history.record(prefix + "_batch_count", len(losses))
+
+    _mode_set: bool | None = None
+
+    def train_step(self, batch: Any, **fit_params: Any) -> dict[str, Any]:
+        """Take one optimizer step on ``batch`` (skorch's step, leaner per batch).
+
+        As skorch's: zero the gradients, ``train_step_single`` (forward, loss, backward)
+        inside the optimizer's closure, ``on_grad_computed`` for callbacks, the step.
+        The callbacks' ``on_grad_computed`` is only called when one of them defines it
+        (listing the parameters for it costs more per batch than a small net's step).
+        """
+        grad_hooks = [
+            cb
+            for _, cb in self.callbacks_
+            if type(cb).on_grad_computed is not Callback.on_grad_computed
+        ]
+        if grad_hooks:
+            return super().train_step(batch, **fit_params)
+        steps = []
+
+        def closure() -> torch.Tensor:
+            self._zero_grad_optimizer()
+            step = self.train_step_single(batch, **fit_params)
+            steps.append(step)
+            return step["loss"]
+
+        self._step_optimizer(closure)
+        return steps[0]
+
+    def _set_training(self, training: bool = True) -> None:
+        # Inside a pass the mode was set at its start; a family's step that switches
+        # modes itself (module.eval() on a part) switches them back itself.
+        if self._mode_set is not training:
+            NeuralNet._set_training(self, training)
 
 
 class EpochProgress(Callback):
@@ -338,6 +422,9 @@ class TorchEstimator(SkfamEstimator):
     """
 
     _module_class: ClassVar[type[torch.nn.Module]]
+    #: The skorch net class that trains the module (a family's own training step or loss:
+    #: a subclass of :class:`WeightedNet`).
+    _net_class: ClassVar[type[WeightedNet]] = WeightedNet
     _parameter_constraints: ClassVar[dict[str, list]] = {
         **SkfamEstimator._parameter_constraints,
         **_TORCH_CONSTRAINTS,
@@ -372,6 +459,72 @@ class TorchEstimator(SkfamEstimator):
     def _anchor(self, X: np.ndarray) -> np.ndarray | None:
         """Return the fitted anchor of imputed rows ``X`` (see ``_fit_anchor``)."""
         return None
+
+    # ------------------------------------------------------------ training hooks
+    def _validation_rows(
+        self, X: np.ndarray, target: np.ndarray, defaults: dict, **fit_data: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Family hook: the (training, validation) rows of early stopping, or None.
+
+        ``X`` are the imputed rows, ``target`` what :meth:`_fit_targets` returned and
+        ``fit_data`` the family's extra fit data (e.g. ``groups``). Default: the base's
+        split (``_early_stopping_split``), stratified for classifiers, by time for
+        overlapping windows.
+        """
+        windows = self._windows(X)
+        return self._early_stopping_split(
+            target,
+            defaults,
+            stratify=is_classifier(self),
+            sequence=windows is not None and windows_overlap(windows),
+            gap=self._split_gap(),
+        )
+
+    def _dataset(
+        self,
+        inputs: np.ndarray,
+        target: np.ndarray,
+        weight: np.ndarray,
+        rows: np.ndarray,
+        **fit_data: np.ndarray | None,
+    ) -> TensorDataset:
+        """Family hook: the training (or validation) set of the rows ``rows``.
+
+        Default: a :class:`TensorDataset` of inputs, targets and weights on the device. A
+        family with data beyond them (task ids, say) returns a subclass holding it, and
+        reads it in its own iterator (:meth:`_train_iterator`).
+        """
+        return TensorDataset(inputs[rows], target[rows], weight[rows], self.device_)
+
+    def _train_iterator(self) -> tuple[type, dict[str, Any]]:
+        """Family hook: the iterator class over training batches and its extra arguments.
+
+        skorch builds it as ``cls(dataset, batch_size=..., shuffle=True,
+        generator=..., **kwargs)``; the generator is seeded from the stream "loader", and
+        every draw of the iterator must come from it. Default: :class:`TensorBatches`.
+        """
+        return TensorBatches, {}
+
+    def _batches_per_epoch(self, n_train: int) -> int:
+        """Family hook: optimizer steps in one epoch over ``n_train`` training rows.
+
+        It sets how many epochs ``min_steps`` asks for; it must agree with the iterator of
+        :meth:`_train_iterator`.
+        """
+        return len(batch_bounds(n_train, int(self.params_["batch_size"]))) - 1
+
+    def _net_kwargs(self) -> dict[str, Any]:
+        """Family hook: extra constructor arguments of the family's ``_net_class``."""
+        return {}
+
+    def _predict_pass(self, module: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        """Family hook: the raw outputs of one padded prediction pass (rows first).
+
+        Default: ``module(batch)``. A module whose ``forward`` returns several parts for
+        training returns here the one that predicts (it runs in eval mode, without
+        gradients).
+        """
+        return module(batch)
 
     # ------------------------------------------------------------ building
     def _criterion(self) -> tuple[type[torch.nn.Module], dict[str, Any]]:
@@ -450,7 +603,8 @@ class TorchEstimator(SkfamEstimator):
         criterion, criterion_kwargs = self._criterion()
         optimizer, optimizer_kwargs = self._optimizer()
         loader = torch.Generator().manual_seed(derive_seed(self.random_state_, "loader"))
-        return _WeightedNet(
+        iterator, iterator_kwargs = self._train_iterator()
+        return self._net_class(
             module=self._module_class,
             criterion=criterion,
             criterion__reduction="none",
@@ -460,15 +614,18 @@ class TorchEstimator(SkfamEstimator):
             lr=p["learning_rate"],
             max_epochs=p["max_epochs"],
             batch_size=p["batch_size"],
-            iterator_train=TensorBatches,
+            iterator_train=iterator,
             iterator_train__shuffle=True,
             iterator_train__generator=loader,
-            iterator_valid=TensorBatches,
+            **{f"iterator_train__{k}": v for k, v in iterator_kwargs.items()},
+            iterator_valid=iterator,
+            **{f"iterator_valid__{k}": v for k, v in iterator_kwargs.items()},
             train_split=train_split,
             callbacks=callbacks,
             device=self.device_,
             verbose=0,
             **{f"module__{k}": v for k, v in module_kwargs.items()},
+            **self._net_kwargs(),
         )
 
     def _callbacks(self, with_validation: bool, threshold: float) -> list:
@@ -519,40 +676,33 @@ class TorchEstimator(SkfamEstimator):
         p = self.params_
         if self.max_epochs is not None and self.min_steps is None:
             return int(p["max_epochs"])
-        batches = len(batch_bounds(n_train, int(p["batch_size"]))) - 1
+        batches = self._batches_per_epoch(n_train)
         needed = -(-int(p["min_steps"]) // max(batches, 1))
         return max(int(p["max_epochs"]), needed)
 
     # ------------------------------------------------------------ fit / predict
     def _fit_model(
-        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, defaults: dict
-    ) -> None:
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray,
+        defaults: dict,
+        **fit_data: np.ndarray | None,
+    ) -> bool | None:
         self.device_ = resolve_device(self.device)
-        classifier = is_classifier(self)
         anchor = self._fit_anchor(X, y)
         inputs = self._fit_inputs(X)
         target = self._fit_targets(y, anchor)
         stopping = defaults["early_stopping"]
-        windows = self._windows(X)
-        split = self._early_stopping_split(
-            target,
-            defaults,
-            stratify=classifier,
-            sequence=windows is not None and windows_overlap(windows),
-            gap=self._split_gap(),
-        )
-        device = self.device_
+        split = self._validation_rows(X, target, defaults, **fit_data)
         if split is not None:
             train_idx, valid_idx = split
-            train = TensorDataset(
-                inputs[train_idx], target[train_idx], sample_weight[train_idx], device
-            )
-            valid = TensorDataset(
-                inputs[valid_idx], target[valid_idx], sample_weight[valid_idx], device
-            )
+            train = self._dataset(inputs, target, sample_weight, train_idx, **fit_data)
+            valid = self._dataset(inputs, target, sample_weight, valid_idx, **fit_data)
             train_split = predefined_split(valid)
         else:
-            train = TensorDataset(inputs, target, sample_weight, device)
+            rows = np.arange(len(inputs))
+            train = self._dataset(inputs, target, sample_weight, rows, **fit_data)
             train_split = None
         self.module_kwargs_ = self._module_kwargs(inputs.shape[-1], self._n_outputs())
         self.params_["max_epochs"] = self._budget_epochs(len(train))
@@ -569,7 +719,8 @@ class TorchEstimator(SkfamEstimator):
             and target.ndim == 2
             and (target.shape[1] > 1 or np.isnan(target).any())
         )
-        with seeded_torch(derive_seed(self.random_state_, "init"), device), self._kernels():
+        net.unit_weights = bool(np.all(sample_weight == 1))
+        with seeded_torch(derive_seed(self.random_state_, "init"), self.device_), self._kernels():
             net.initialize()
             torch.manual_seed(derive_seed(self.random_state_, "dropout"))
             net.partial_fit(train, None)
@@ -585,27 +736,44 @@ class TorchEstimator(SkfamEstimator):
         return nullcontext()
 
     def _raw_outputs(self, X: np.ndarray) -> np.ndarray:
-        """Return probabilities (classifiers) or predictions on the target's scale.
+        """Return probabilities (classifiers) or predictions on the target's scale."""
+        out = self._module_outputs(X, self._predict_pass)
+        return self._outputs_to_predictions(out, X)
 
-        The net runs in fixed passes of ``PREDICT_CHUNK`` rows, so a row's output does not
-        depend on how many rows are predicted with it (its position in a pass can still
-        matter in the last bit for some layer shapes: see docs/determinism.md).
+    def _module_outputs(
+        self,
+        X: np.ndarray,
+        fn: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor],
+    ) -> np.ndarray:
+        """Return ``fn(module, batch)`` over the inputs of imputed rows ``X`` (float64).
+
+        The module runs in eval mode without gradients, in fixed passes of
+        ``PREDICT_CHUNK`` rows, so a row's output does not depend on how many rows are
+        predicted with it (its position in a pass can still matter in the last bit for
+        some layer shapes: see docs/determinism.md). ``fn`` returns rows first.
         """
         module = self.net_.module_
-        device = self.net_.device
         module.eval()
-        data = torch.as_tensor(np.ascontiguousarray(self._transform_inputs(X), dtype=np.float32))
+        inputs = torch.from_numpy(
+            np.ascontiguousarray(self._transform_inputs(X), dtype=np.float32)
+        )
+        n = len(inputs)
         outs = []
         with torch.inference_mode(), self._kernels():
-            for lo in range(0, max(len(data), 1), PREDICT_CHUNK):
-                batch = data[lo : lo + PREDICT_CHUNK]
-                n = len(batch)
-                if n < PREDICT_CHUNK:
-                    pad = batch.new_zeros((PREDICT_CHUNK - n, *batch.shape[1:]))
-                    batch = torch.cat([batch, pad])
-                outs.append(module(batch.to(device))[:n].cpu())
-        out = torch.cat(outs).numpy().astype(np.float64)
-        return self._outputs_to_predictions(out, X)
+            # Rows go to the device in blocks of whole passes (the last padded with zeros)
+            # and the outputs come back in one transfer: no wait for the device per pass.
+            for start in range(0, n, _PREDICT_BLOCK):
+                block = inputs[start : start + _PREDICT_BLOCK]
+                short = -len(block) % PREDICT_CHUNK
+                if short:
+                    block = torch.cat([block, block.new_zeros((short, *block.shape[1:]))])
+                block = block.to(self.net_.device)
+                outs += [
+                    fn(module, block[lo : lo + PREDICT_CHUNK])
+                    for lo in range(0, len(block), PREDICT_CHUNK)
+                ]
+            out = torch.cat(outs)[:n].cpu()
+        return out.numpy().astype(np.float64)
 
     def _fit_summary(self) -> str:
         text = f"{self.n_iter_} of {self.params_['max_epochs']} epochs"

@@ -123,7 +123,8 @@ def _segments(
             if not isinstance(max_gap, Real):
                 raise ValueError(f"max_gap must be a number for a numeric time, got {max_gap!r}.")
             gap = max_gap
-        backwards = (diff < diff.dtype.type(0)) & ~breaks
+        # A zero of diff's own dtype (and unit): NumPy deprecates timedelta64's generic unit.
+        backwards = (diff < np.zeros((), dtype=diff.dtype)) & ~breaks
         if backwards.any():
             row = int(np.flatnonzero(backwards)[0]) + 1
             raise ValueError(
