@@ -106,7 +106,7 @@ def test_offered_methods_survive_the_model_file(key, task, cls, method, tmp_path
     path = tmp_path / "model.skfam"
     model.save_model(path)
     loaded = skfam.load_model(path)
-    call = (lambda m: m.sample(5)) if method == "sample" else (lambda m: getattr(m, method)(X))
+    call = (lambda m: m.sample(X, 5)) if method == "sample" else (lambda m: getattr(m, method)(X))
     assert _same(call(loaded), call(model))
 
 

@@ -25,6 +25,8 @@ _STOCHASTIC_PARAMS: dict[str, dict[str, object]] = {
     "tab_cnn": {"dropout": 0.2},
     "tab_lstm": {"dropout": 0.2},
     "multi_task": {"dropout": 0.2},
+    # The latent noise of training is random already; dropout adds its masks.
+    "vae": {"dropout": 0.2},
     # The detection and the ridge experts draw nothing; experts of a subsampling family do.
     "change_point": {
         "expert": "lightgbm",
@@ -118,6 +120,27 @@ _EXPECTED: dict[str, dict[str, str]] = {
         "check_sample_weight_equivalence_on_dense_data": (
             "Mini-batch SGD (as mlp): duplicated rows change the batches and their order, so "
             "a weight of 2 gives a different (equally valid) optimisation path."
+        ),
+    },
+    "vae": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "Mini-batch SGD (as mlp): duplicated rows change the batches and their order, so "
+            "a weight of 2 gives a different (equally valid) optimisation path; the latent noise "
+            "drawn for a duplicated row differs from that of its first copy."
+        ),
+    },
+    "meta_learning": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "Mini-batch SGD (as mlp), inside each task: duplicated rows change a task's "
+            "drawn rows and its minibatches, so a weight of 2 gives a different (equally "
+            "valid) optimisation path."
+        ),
+    },
+    "gan": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "Mini-batch SGD (as mlp): duplicated rows change the batches and their order, so "
+            "a weight of 2 gives a different (equally valid) optimisation path; the noise "
+            "drawn per row also differs."
         ),
     },
     "tab_lstm": {

@@ -5,6 +5,7 @@ built by the estimators from their resolved hyperparameters.
 """
 
 from .cnn1d import CNN1DEncoder, CNN1DModule
+from .gan import ConditionalGAN
 from .hybrid import HybridModule
 from .lstm import LSTMEncoder, LSTMModule
 from .mlp import MLPModule
@@ -14,10 +15,12 @@ from .tab_cnn import TabCNNModule
 from .tab_lstm import TabLSTMModule
 from .tab_transformer import FeatureTokenizer, TabTransformerModule
 from .transformer import TransformerEncoderNet, TransformerModule
+from .vae import VAEModule
 
 __all__ = [
     "CNN1DEncoder",
     "CNN1DModule",
+    "ConditionalGAN",
     "FeatureTokenizer",
     "HybridModule",
     "LSTMEncoder",
@@ -30,4 +33,5 @@ __all__ = [
     "TabTransformerModule",
     "TransformerEncoderNet",
     "TransformerModule",
+    "VAEModule",
 ]
