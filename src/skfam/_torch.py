@@ -128,6 +128,8 @@ class TensorDataset(torch.utils.data.Dataset):
             if weight is None
             else torch.as_tensor(np.asarray(weight, dtype=np.float32), device=device)
         )
+        #: Every weight is 1: a batch's weights are then a view, not a gather.
+        self.unit_weight = weight is None or bool(np.all(np.asarray(weight) == 1))
 
     def __len__(self) -> int:
         return len(self.X)
@@ -186,7 +188,8 @@ class TensorBatches:
             index = slice(start, stop) if order is None else order[start:stop]
             target = None
             if data.y is not None:
-                target = (data.y[index], data.weight[index])
+                weight = data.weight[: stop - start] if data.unit_weight else data.weight[index]
+                target = (data.y[index], weight)
             yield data.X[index], target
 
 
