@@ -269,6 +269,9 @@ class WeightedNet(NeuralNet):
             return
         NeuralNet._set_training(self, training)
         self._mode_set = training
+        self._grad_hooks = any(
+            type(cb).on_grad_computed is not Callback.on_grad_computed for _, cb in self.callbacks_
+        )
         losses = []
         try:
             for batch in iterator:
@@ -278,7 +281,7 @@ class WeightedNet(NeuralNet):
                 self.history.record_batch(prefix + "_batch_size", len(batch[0]))
                 self.notify("on_batch_end", batch=batch, training=training, **step)
         finally:
-            self._mode_set = None
+            self._mode_set = self._grad_hooks = None
         if losses:
             values = torch.stack([loss.reshape(()) for loss in losses]).float().cpu().tolist()
             rows = self.history[-1]["batches"][-len(losses) :]
@@ -286,7 +289,10 @@ class WeightedNet(NeuralNet):
                 row[prefix + "_loss"] = value
         self.history.record(prefix + "_batch_count", len(losses))
 
+    #: Set for the length of a pass: the modules' mode, and whether a callback defines
+    #: ``on_grad_computed`` (None outside a pass: skorch's behaviour).
     _mode_set: bool | None = None
+    _grad_hooks: bool | None = None
 
     def train_step(self, batch: Any, **fit_params: Any) -> dict[str, Any]:
         """Take one optimizer step on ``batch`` (skorch's step, leaner per batch).
@@ -296,12 +302,7 @@ class WeightedNet(NeuralNet):
         The callbacks' ``on_grad_computed`` is only called when one of them defines it
         (listing the parameters for it costs more per batch than a small net's step).
         """
-        grad_hooks = [
-            cb
-            for _, cb in self.callbacks_
-            if type(cb).on_grad_computed is not Callback.on_grad_computed
-        ]
-        if grad_hooks:
+        if self._grad_hooks is not False:
             return super().train_step(batch, **fit_params)
         steps = []
 
@@ -755,18 +756,30 @@ class TorchEstimator(SkfamEstimator):
         predicted with it (its position in a pass can still matter in the last bit for
         some layer shapes: see docs/determinism.md). ``fn`` returns rows first.
         """
+        return self._module_passes(self._transform_inputs(X), fn)
+
+    def _module_passes(
+        self,
+        inputs: np.ndarray,
+        fn: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor],
+    ) -> np.ndarray:
+        """Return ``fn(module, batch)`` over ``inputs`` as the module reads them (float64).
+
+        :meth:`_module_outputs` without the input transformation: for a method whose
+        inputs are not rows of ``X`` (a VAE's latent codes, say). No rows: an empty array.
+        """
+        if not len(inputs):
+            return np.empty(0)
         module = self.net_.module_
         module.eval()
-        inputs = torch.from_numpy(
-            np.ascontiguousarray(self._transform_inputs(X), dtype=np.float32)
-        )
-        n = len(inputs)
+        data = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
+        n = len(data)
         outs = []
         with torch.inference_mode(), self._kernels():
             # Rows go to the device in blocks of whole passes (the last padded with zeros)
             # and the outputs come back in one transfer: no wait for the device per pass.
             for start in range(0, n, _PREDICT_BLOCK):
-                block = inputs[start : start + _PREDICT_BLOCK]
+                block = data[start : start + _PREDICT_BLOCK]
                 short = -len(block) % PREDICT_CHUNK
                 if short:
                     block = torch.cat([block, block.new_zeros((short, *block.shape[1:]))])

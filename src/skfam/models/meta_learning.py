@@ -428,7 +428,7 @@ class _ReptileBase(TorchEstimator):
         if len(labels) < 2:
             raise ValueError(
                 f"{name} needs at least 2 tasks, but groups hold a single task "
-                f"({labels[0]!r}): Reptile moves the weights toward each task in turn."
+                f"({labels.tolist()[0]!r}): Reptile moves the weights toward each task in turn."
             )
         self.n_tasks_ = len(labels)
         self.adapted_steps_ = 0

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from .._docs import fill_doc
 from .._progress import DOC_VERBOSE
 from .._threads import thread_limit
-from .._torch import DOC_TRAINING_PARAMETERS, PREDICT_CHUNK, TorchEstimator, WeightedNet
+from .._torch import DOC_TRAINING_PARAMETERS, TorchEstimator, WeightedNet
 from ..base import SkfamRegressorMixin
 from ..nn.mlp import ACTIVATIONS
 from ..nn.vae import VAEModule
@@ -318,21 +318,7 @@ class _VAEBase(TorchEstimator):
 
     def _latent_outputs(self, Z: np.ndarray) -> np.ndarray:
         """Decode latents ``Z`` to standardised inputs in fixed padded passes (float64)."""
-        module = self.net_.module_
-        module.eval()
-        latents = torch.from_numpy(np.ascontiguousarray(Z, dtype=np.float32))
-        n = len(latents)
-        short = -n % PREDICT_CHUNK
-        if short:
-            latents = torch.cat([latents, latents.new_zeros((short, latents.shape[1]))])
-        with torch.inference_mode():
-            latents = latents.to(self.net_.device)
-            outs = [
-                module.decode(latents[lo : lo + PREDICT_CHUNK])
-                for lo in range(0, len(latents), PREDICT_CHUNK)
-            ]
-            out = torch.cat(outs)[:n].cpu() if outs else latents.new_zeros((0, 0))
-        return out.numpy().astype(np.float64)
+        return self._module_passes(Z, lambda module, batch: module.decode(batch))
 
 
 @fill_doc(parameters=_DOC_PARAMETERS)
