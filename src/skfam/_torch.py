@@ -417,6 +417,25 @@ DOC_TRAINING_PARAMETERS = """
 """
 
 
+#: Docstring fragment of the fitted attributes every torch family on tabular rows shares
+#: (the last entries of its Attributes section).
+DOC_FITTED_ATTRIBUTES = """    random_state_ : int
+        The seed actually used.
+    device_ : str
+        The device the net was trained on.
+    n_iter_ : int
+        Epochs run.
+    imputer_ : FeatureImputer
+        The imputation step fitted on the training data.
+    scaler_ : StandardScaler
+        Input standardisation fitted on the training data.
+    n_features_in_ : int
+        Features seen in fit.
+    feature_names_in_ : ndarray of str
+        Column names, when fit got a DataFrame with string column names.
+"""
+
+
 class TorchEstimator(SkfamEstimator):
     """Base of the torch families: a module trained by skorch with SST callbacks.
 

@@ -17,7 +17,7 @@ from .._docs import fill_doc
 from .._progress import DOC_VERBOSE
 from .._seeds import derive_seed, resolve_random_state
 from .._threads import thread_limit
-from .._torch import DOC_TRAINING_PARAMETERS, TorchEstimator, WeightedNet
+from .._torch import DOC_FITTED_ATTRIBUTES, DOC_TRAINING_PARAMETERS, TorchEstimator, WeightedNet
 from ..base import SkfamRegressorMixin
 from ..model_file import ModelFileError
 from ..nn.gan import ConditionalGAN, energy_score
@@ -187,21 +187,8 @@ _DOC_PARAMETERS = (
         (``.generator`` and ``.discriminator``).
     params_ : dict
         The hyperparameters (and callback settings) actually used.
-    random_state_ : int
-        The seed actually used.
-    device_ : str
-        The device the net was trained on.
-    n_iter_ : int
-        Epochs run.
-    imputer_ : FeatureImputer
-        The imputation step fitted on the training data.
-    scaler_ : StandardScaler
-        Input standardisation fitted on the training data.
-    n_features_in_ : int
-        Features seen in fit.
-    feature_names_in_ : ndarray of str
-        Column names, when fit got a DataFrame with string column names.
 """
+    + DOC_FITTED_ATTRIBUTES
 )
 
 

@@ -31,7 +31,13 @@ from .._seeds import derive_seed
 from .._settings import with_carried_settings
 from .._split import resolve_early_stopping
 from .._threads import thread_limit
-from .._torch import TensorDataset, TorchEstimator, WeightedNet, seeded_torch
+from .._torch import (
+    DOC_FITTED_ATTRIBUTES,
+    TensorDataset,
+    TorchEstimator,
+    WeightedNet,
+    seeded_torch,
+)
 from ..base import SkfamRegressorMixin
 from ..model_file import ModelFileError, _whole
 from ..nn.mlp import ACTIVATIONS, MLPModule
@@ -319,21 +325,8 @@ _DOC_PARAMETERS = (
     params_ : dict
         The hyperparameters (and callback settings) actually used; its ``batch_size`` is
         ``task_batch_rows`` (the rows of one outer step).
-    random_state_ : int
-        The seed actually used.
-    device_ : str
-        The device the net was trained on.
-    n_iter_ : int
-        Epochs run.
-    imputer_ : FeatureImputer
-        The imputation step fitted on the training data.
-    scaler_ : StandardScaler
-        Input standardisation fitted on the training data.
-    n_features_in_ : int
-        Features seen in fit.
-    feature_names_in_ : ndarray of str
-        Column names, when fit got a DataFrame with string column names.
 """
+    + DOC_FITTED_ATTRIBUTES
 )
 
 

@@ -16,7 +16,7 @@ from .._docs import fill_doc
 from .._limits import check_target_range
 from .._progress import DOC_VERBOSE
 from .._settings import with_carried_settings
-from .._torch import DOC_TRAINING_PARAMETERS, TorchEstimator
+from .._torch import DOC_FITTED_ATTRIBUTES, DOC_TRAINING_PARAMETERS, TorchEstimator
 from ..base import SkfamRegressorMixin
 from ..model_file import ModelFileError, _whole
 from ..nn.mlp import ACTIVATIONS
@@ -85,21 +85,8 @@ _DOC_PARAMETERS = (
         The fitted net; ``net_.module_`` is the :class:`~skfam.nn.multi_task.MultiTaskModule`.
     params_ : dict
         The hyperparameters (and callback settings) actually used.
-    random_state_ : int
-        The seed actually used.
-    device_ : str
-        The device the net was trained on.
-    n_iter_ : int
-        Epochs run.
-    imputer_ : FeatureImputer
-        The imputation step fitted on the training data.
-    scaler_ : StandardScaler
-        Input standardisation fitted on the training data.
-    n_features_in_ : int
-        Features seen in fit.
-    feature_names_in_ : ndarray of str
-        Column names, when fit got a DataFrame with string column names.
 """
+    + DOC_FITTED_ATTRIBUTES
 )
 
 

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from .._docs import fill_doc
 from .._progress import DOC_VERBOSE
 from .._threads import thread_limit
-from .._torch import DOC_TRAINING_PARAMETERS, TorchEstimator, WeightedNet
+from .._torch import DOC_FITTED_ATTRIBUTES, DOC_TRAINING_PARAMETERS, TorchEstimator, WeightedNet
 from ..base import SkfamRegressorMixin
 from ..nn.mlp import ACTIVATIONS
 from ..nn.vae import VAEModule
@@ -160,23 +160,10 @@ _DOC_PARAMETERS = (
         The fitted net; ``net_.module_`` is the :class:`~skfam.nn.vae.VAEModule`.
     params_ : dict
         The hyperparameters (and callback settings) actually used.
-    random_state_ : int
-        The seed actually used.
-    device_ : str
-        The device the net was trained on.
-    n_iter_ : int
-        Epochs run.
-    imputer_ : FeatureImputer
-        The imputation step fitted on the training data.
-    scaler_ : StandardScaler
-        Input standardisation fitted on the training data.
     target_mean_, target_scale_ : float
         The target's standardisation.
-    n_features_in_ : int
-        Features seen in fit.
-    feature_names_in_ : ndarray of str
-        Column names, when fit got a DataFrame with string column names.
 """
+    + DOC_FITTED_ATTRIBUTES
 )
 
 
