@@ -7,8 +7,11 @@ epochs, as a user would write it: ``randperm`` on the device, index, forward, lo
 backward, step, data already on the device. Training throughput is rows per second of the
 epochs alone (skfam's from the net's history ``dur``, which excludes the input checks, the
 imputer and the post-fit check; the plain loop's from its own clock after a
-synchronisation), best of ``--repeats``. Prediction: ``predict`` (everything included)
-and the module passes alone against a plain ``module(x)`` loop in batches of 512 rows.
+synchronisation), best of ``--repeats``, after one short warm-up fit per family. The plain
+loop runs twice: as is, and with torch's deterministic algorithms and cuDNN's deterministic
+mode (what skfam's fit turns on), which shows what determinism itself costs. Prediction:
+``predict`` (everything included) and the module passes alone against a plain
+``module(x)`` loop in batches of 512 rows (see :func:`prediction`).
 
 Then, on CUDA only: run-to-run identity of each family's predictions on the GPU and the
 gap of a GPU model file loaded on the CPU.
@@ -90,8 +93,31 @@ def fit_estimator(cls, params, X, y, device, epochs, batch):
     return est, len(X) * epochs / float(np.sum(est.net_.history[:, "dur"]))
 
 
-def plain_training(est, X, y, device, epochs, batch) -> float:
-    """Rows per second of a hand-written loop over the estimator's module class."""
+def plain_training(est, X, y, device, epochs, batch, deterministic=False) -> float:
+    """Rows per second of a hand-written loop over the estimator's module class.
+
+    ``deterministic``: the loop runs with the settings of skfam's fit
+    (``torch.use_deterministic_algorithms(True)``, cuDNN's deterministic mode, no NaN fill
+    of new tensors): the cost of determinism itself, apart from skfam's overhead per batch.
+    """
+    fill = torch.utils.deterministic
+    previous = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.backends.cudnn.deterministic,
+        fill.fill_uninitialized_memory,
+    )
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.deterministic = deterministic
+    fill.fill_uninitialized_memory = False
+    try:
+        return _plain_loop(est, X, y, device, epochs, batch)
+    finally:
+        torch.use_deterministic_algorithms(previous[0])
+        torch.backends.cudnn.deterministic = previous[1]
+        fill.fill_uninitialized_memory = previous[2]
+
+
+def _plain_loop(est, X, y, device, epochs, batch) -> float:
     module_class = type(est.net_.module_)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
@@ -119,25 +145,39 @@ def plain_training(est, X, y, device, epochs, batch) -> float:
     return len(X) * epochs / (time.perf_counter() - start)
 
 
-def prediction(est, X, device, repeats: int) -> tuple[float, float, float]:
-    """Rows/s of ``predict``, of skfam's module passes, and of a plain module(x) loop."""
+def prediction(est, X, device, repeats: int) -> tuple[float, float, float, float]:
+    """Rows/s of ``predict``, of skfam's module passes, and of two plain module(x) loops.
+
+    Both plain loops run the module in batches of 512 rows on the inputs as the module reads
+    them (imputed, standardised, float32) and bring the outputs back to the host: one starts
+    from those inputs on the host (the transfer to the device included, as in any
+    prediction), one from inputs already on the device. skfam's passes start from the same
+    host inputs; ``predict`` also checks, imputes and standardises ``X``.
+    """
     module = est.net_.module_.eval()
-    inputs = est._transform_inputs(est.imputer_.transform(X)) if hasattr(est, "imputer_") else X
-    Xt = torch.as_tensor(np.ascontiguousarray(inputs, dtype=np.float32), device=device)
-    best = [np.inf, np.inf, np.inf]
-    for _ in range(repeats):
-        start = time.perf_counter()
-        est.predict(X)
-        best[0] = min(best[0], time.perf_counter() - start)
-        start = time.perf_counter()
-        est._module_outputs(est.imputer_.transform(X), est._predict_pass)
-        best[1] = min(best[1], time.perf_counter() - start)
-        sync(device)
-        start = time.perf_counter()
+    inputs = est._transform_inputs(est.imputer_.transform(X))
+    host = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
+    on_device = host.to(device)
+
+    def plain(x: torch.Tensor) -> None:
         with torch.inference_mode():
-            outs = [module(Xt[lo : lo + 512]) for lo in range(0, len(Xt), 512)]
-            torch.cat(outs).cpu()
-        best[2] = min(best[2], time.perf_counter() - start)
+            x = x.to(device)
+            torch.cat([module(x[lo : lo + 512]) for lo in range(0, len(x), 512)]).cpu()
+
+    runs = (
+        lambda: est.predict(X),
+        lambda: est._module_passes(inputs, est._predict_pass),
+        lambda: plain(host),
+        lambda: plain(on_device),
+    )
+    best = [np.inf] * len(runs)
+    for _ in range(repeats):
+        for i, run in enumerate(runs):
+            sync(device)
+            start = time.perf_counter()
+            run()
+            sync(device)
+            best[i] = min(best[i], time.perf_counter() - start)
     return tuple(len(X) / t for t in best)
 
 
@@ -180,26 +220,42 @@ def main() -> int:
         f"{where}, torch {torch.__version__}, {args.windows} windows x {args.length} steps x "
         f"{args.channels} channels, {args.epochs} epochs, best of {args.repeats}"
     )
-    print(f"{'family':16s} {'batch':>5s} {'plain rows/s':>13s} {'skfam rows/s':>13s} ratio")
+    print(
+        f"{'family':16s} {'batch':>5s} {'plain rows/s':>13s} {'plain, determ.':>14s} "
+        f"{'skfam rows/s':>13s} ratio  ratio to determ."
+    )
     predictions = []
     for name in args.families:
         cls, params, kind = FAMILIES[name]
         if kind == "hybrid":
             params = {**params, "sequence_shape": (args.length, args.channels)}
         X, y = data(args.windows, args.length, args.channels, kind)
+        # One short fit first, so that the device's start (context, library handles, kernel
+        # loading) is not timed as the first family's first epoch.
+        fit_estimator(cls, params, X[:4096], y[:4096], device, 1, args.batches[0])
         for batch in args.batches:
-            plain, ours, est = 0.0, 0.0, None
+            plain, determ, ours, est = 0.0, 0.0, 0.0, None
             for _ in range(args.repeats):
                 est, rate = fit_estimator(cls, params, X, y, device, args.epochs, batch)
                 ours = max(ours, rate)
                 plain = max(plain, plain_training(est, X, y, device, args.epochs, batch))
-            print(f"{name:16s} {batch:5d} {plain:13,.0f} {ours:13,.0f} {ours / plain:.2f}")
+                determ = max(determ, plain_training(est, X, y, device, args.epochs, batch, True))
+            print(
+                f"{name:16s} {batch:5d} {plain:13,.0f} {determ:14,.0f} {ours:13,.0f} "
+                f"{ours / plain:5.2f}  {ours / determ:5.2f}",
+                flush=True,
+            )
         predictions.append((name, *prediction(est, X, device, args.repeats)))
-    print("\nprediction, rows/s: predict() | skfam's module passes | plain module(x), 512 rows")
-    for name, full, passes, plain in predictions:
+    print(
+        "\nprediction, rows/s: predict() | skfam's module passes | plain module(x) loop, 512"
+        " rows, from inputs on the host | on the device; ratios of predict() and of the"
+        " passes to the plain loop from the host"
+    )
+    for name, full, passes, plain, plain_device in predictions:
         print(
-            f"{name:16s} {full:12,.0f} {passes:12,.0f} {plain:12,.0f}  "
-            f"ratios {full / plain:.2f} / {passes / plain:.2f}"
+            f"{name:16s} {full:12,.0f} {passes:12,.0f} {plain:12,.0f} {plain_device:12,.0f}  "
+            f"{full / plain:.2f} / {passes / plain:.2f}",
+            flush=True,
         )
     failures = 0
     if device.startswith("cuda"):

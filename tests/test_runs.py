@@ -144,7 +144,13 @@ def test_manifest_records_data_split_and_families(reg_run, reg_csv):
         assert np.array_equal(model.predict(X_test), np.load(predictions))
     mlp = manifest["families"][1]
     assert mlp["params_"]["max_epochs"] == 8  # the config folder was applied
-    assert mlp["device"] == "cpu"
+    # The SST's device "auto" trains on the GPU where CUDA is present.
+    import torch
+
+    expected = "cpu"
+    if torch.cuda.is_available():
+        expected = f"cuda ({torch.cuda.get_device_name(torch.cuda.current_device())})"
+    assert mlp["device"] == expected
 
 
 def test_leaderboard_csv_png_and_progress(reg_run):

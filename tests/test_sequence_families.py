@@ -386,3 +386,16 @@ def test_a_window_alone_predicts_like_inside_a_batch_under_mkl_strict_cnr(tmp_pa
     subprocess.run([sys.executable, "-c", script], check=True, env=env)
     out = np.load(tmp_path / "out.npz")
     np.testing.assert_array_equal(out["alone"], out["together"])
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [skfam.LSTMRegressor, skfam.CNN1DRegressor, skfam.TransformerRegressor],
+    ids=lambda c: c.__name__,
+)
+def test_memory_layout_of_windows_does_not_change_the_model(cls):
+    X, y = _windows(n=80)
+    rows = cls(**FAST).fit(X, y)
+    columns = cls(**FAST).fit(np.asfortranarray(X), y)
+    assert np.array_equal(columns.predict(X), rows.predict(X))
+    assert np.array_equal(rows.predict(np.asfortranarray(X)), rows.predict(X))

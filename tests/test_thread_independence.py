@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import skfam
 
@@ -183,3 +184,59 @@ def test_import_skfam_makes_matrix_products_independent_of_threads(given, expect
         [sys.executable, "-c", _MATMUL], env=env, capture_output=True, text=True, check=True
     )
     assert run.stdout.strip().startswith(expected)
+
+
+_WARNED = textwrap.dedent("""
+    import sys, warnings
+    import numpy as np
+    import torch
+    if sys.argv[1] == "product first":
+        torch.ones(256, 256) @ torch.ones(256, 256)  # MKL starts here, in its default mode
+    import skfam
+    from skfam._mkl import mkl_strict
+    X = np.random.default_rng(0).normal(size=(100, 3))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        skfam.MLPRegressor(variant="fast", device="cpu").fit(X, X[:, 0])
+    found = [str(w.message) for w in caught if w.category is skfam.ReproducibilityWarning]
+    print(mkl_strict(), "|".join(found))
+""")
+
+
+@pytest.mark.skipif(not torch.backends.mkl.is_available(), reason="torch was built without MKL")
+@pytest.mark.parametrize(
+    ("order", "given", "strict", "cause"),
+    [
+        ("skfam first", None, "True", None),
+        ("product first", None, "False", "before skfam was imported"),
+        ("skfam first", "COMPATIBLE", "False", "MKL_CBWR=COMPATIBLE is set"),
+    ],
+)
+def test_a_cpu_fit_warns_where_mkl_runs_without_strict_mode(order, given, strict, cause):
+    # MKL fixes its mode when it starts: a process that ran a product before importing
+    # skfam keeps MKL's default mode, and its fits are not thread-count independent.
+    env = {k: v for k, v in os.environ.items() if k != "MKL_CBWR"}
+    if given is not None:
+        env["MKL_CBWR"] = given
+    run = subprocess.run(
+        [sys.executable, "-c", _WARNED, order], env=env, capture_output=True, text=True, check=True
+    )
+    answer, _, message = run.stdout.strip().partition(" ")
+    assert answer == strict
+    if cause is None:
+        assert message == ""
+    else:
+        assert cause in message and "n_jobs" in message and "MKL_CBWR=AUTO,STRICT" in message
+
+
+def test_deterministic_cuda_sections_skip_the_nan_fill_and_restore_it():
+    # seeded_torch's CUDA branch sets only process-wide flags, so it runs without a GPU too.
+    from skfam._torch import seeded_torch
+
+    fill = torch.utils.deterministic
+    before = (torch.are_deterministic_algorithms_enabled(), fill.fill_uninitialized_memory)
+    with seeded_torch(0, "cuda"):
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+        assert fill.fill_uninitialized_memory is False
+    assert (torch.are_deterministic_algorithms_enabled(), fill.fill_uninitialized_memory) == before

@@ -7,7 +7,7 @@ import pytest
 from skorch import NeuralNet
 
 from skfam import MLPClassifier, MLPRegressor, TransformerRegressor
-from skfam._torch import WeightedNet
+from skfam._torch import WeightedNet, rowwise_float32
 
 
 def _data(n: int = 600, seed: int = 0, sequence: bool = False):
@@ -90,3 +90,17 @@ def test_a_row_predicts_the_same_alone_and_among_many_passes():
     out = model.predict(many)
     for row in (0, 511, 512, 32_767, 32_768, 69_999):
         assert model.predict(many[row : row + 1])[0] == out[row]
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (1, 3), (9_000, 7), (5_000, 6, 2)])
+def test_rowwise_float32_has_the_bits_of_the_whole_array_arithmetic(shape):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=shape) * 1e3 + 7.0
+    mean, scale = rng.normal(size=shape[1:]), rng.uniform(0.5, 2.0, size=shape[1:])
+
+    def fn(rows):
+        return (rows - mean) / scale
+
+    out = rowwise_float32(X, fn, rows=4096)
+    assert out.dtype == np.float32 and out.flags.c_contiguous and out.shape == X.shape
+    assert np.array_equal(out, fn(X).astype(np.float32))

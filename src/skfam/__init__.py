@@ -29,7 +29,12 @@ from ._registry import (
 from ._settings import config_context, get_config, reset_config, set_config
 from ._sst import ConfigError
 from ._version import __version__
-from ._warnings import DegenerateModelWarning, InputLayoutWarning, SkfamWarning
+from ._warnings import (
+    DegenerateModelWarning,
+    InputLayoutWarning,
+    ReproducibilityWarning,
+    SkfamWarning,
+)
 from .base import NonFinitePredictionError
 from .model_file import ModelFileError, ModelVersionWarning, load_model
 from .sequences import make_hybrid, make_sequences
@@ -42,6 +47,7 @@ __all__ = [
     "ModelFileError",
     "ModelVersionWarning",
     "NonFinitePredictionError",
+    "ReproducibilityWarning",
     "SkfamWarning",
     "__version__",
     "all_estimators",

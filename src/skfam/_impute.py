@@ -6,7 +6,22 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["FeatureImputer"]
+__all__ = ["FeatureImputer", "has_nan"]
+
+
+def has_nan(X: np.ndarray) -> bool:
+    """Return whether ``X`` holds a NaN, without a boolean array of its size.
+
+    A NaN makes the sum NaN; a sum without NaN proves there is none. Only a sum that
+    overflows to +inf and -inf at once (or infinities, which the estimators' input checks
+    refuse) leads to the elementwise check.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(X)
+    if not np.isnan(total):
+        return False
+    return bool(np.isnan(X).any())
+
 
 _STRATEGIES = ("mean", "median", "most_frequent", "passthrough")
 
@@ -85,9 +100,9 @@ class FeatureImputer(TransformerMixin, BaseEstimator):
             X = X.copy()
             X[:, self.empty_features_] = np.nan
             return X
+        if not self.empty_features_.any() and not has_nan(X):
+            return X
         missing = np.isnan(X)
         if self.empty_features_.any():
             missing[:, self.empty_features_] = True
-        if not missing.any():
-            return X
         return np.where(missing, self.statistics_, X)

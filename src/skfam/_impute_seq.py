@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._impute import FeatureImputer
+from ._impute import FeatureImputer, has_nan
 
 __all__ = ["HybridImputer", "SequenceImputer", "forward_fill"]
 
@@ -88,7 +88,7 @@ class SequenceImputer(TransformerMixin, BaseEstimator):
         if self.empty_features_.any():
             X = X.copy()
             X[:, :, self.empty_features_] = np.nan
-        if not np.isnan(X).any():
+        if not has_nan(X):
             return X
         if self.forward_fill:
             X = forward_fill(X)
@@ -177,7 +177,7 @@ class HybridImputer(FeatureImputer):
         check_is_fitted(self)
         X = np.asarray(X, dtype=np.float64)
         sequence = self._sequence(X)
-        if self.forward_fill and np.isnan(sequence).any():
+        if self.forward_fill and has_nan(sequence):
             X = X.copy()
             X[:, self.n_tabular :] = forward_fill(sequence).reshape(len(X), -1)
         return super().transform(X)

@@ -25,7 +25,7 @@ from ._impute_seq import SequenceImputer
 from ._progress import DOC_VERBOSE
 from ._safe_zip import ZIP_ERRORS, ZipContentError, check_stored_zip
 from ._sst import load_defaults
-from ._torch import DOC_TRAINING_PARAMETERS, TorchEstimator
+from ._torch import DOC_TRAINING_PARAMETERS, TorchEstimator, rowwise_float32
 from ._torch_state import mkldnn_section
 from ._warnings import InputLayoutWarning, warn
 from .model_file import ModelFileError, _whole
@@ -236,13 +236,20 @@ class SequenceInputMixin:
                 X.reshape(n, length * channels),
                 y,
                 dtype=np.float64,
+                order="C",
                 ensure_all_finite="allow-nan",
                 y_numeric=y_numeric,
             )
             self._warn_layout(length, channels)
         else:
             flat, y = validate_data(
-                self, X, y, dtype=np.float64, ensure_all_finite="allow-nan", y_numeric=y_numeric
+                self,
+                X,
+                y,
+                dtype=np.float64,
+                order="C",
+                ensure_all_finite="allow-nan",
+                y_numeric=y_numeric,
             )
             length, channels = flat.shape[1], 1
         self.n_timesteps_in_ = int(length)
@@ -271,7 +278,7 @@ class SequenceInputMixin:
                 )
             flat = X
         flat = validate_data(
-            self, flat, reset=False, dtype=np.float64, ensure_all_finite="allow-nan"
+            self, flat, reset=False, dtype=np.float64, order="C", ensure_all_finite="allow-nan"
         )
         return self.imputer_.transform(flat.reshape(len(flat), length, channels))
 
@@ -382,7 +389,8 @@ class _SequenceBase(SequenceInputMixin, TorchEstimator):
         return self._transform_inputs(X)
 
     def _transform_inputs(self, X: np.ndarray) -> np.ndarray:
-        return ((self._relative(X) - self.channel_mean_) / self.channel_scale_).astype(np.float32)
+        mean, scale = self.channel_mean_, self.channel_scale_
+        return rowwise_float32(X, lambda rows: (self._relative(rows) - mean) / scale)
 
     def _relative(self, X: np.ndarray) -> np.ndarray:
         """Return ``X`` with the delta channel taken relative to the window's last value.

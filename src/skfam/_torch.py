@@ -25,6 +25,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.helper import predefined_split
 
+from ._mkl import check_mkl_strict
 from ._progress import Progress, format_metrics
 from ._seeds import derive_seed
 from ._split import windows_overlap
@@ -40,6 +41,7 @@ __all__ = [
     "TorchEstimator",
     "WeightedNet",
     "resolve_device",
+    "rowwise_float32",
 ]
 
 #: Rows per forward pass at predict. Every pass has exactly this many rows (the last one is
@@ -80,19 +82,28 @@ def seeded_torch(seed: int, device: str) -> Iterator[None]:
         if cuda:
             # cuBLAS needs this before its first handle to be deterministic.
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            fill = torch.utils.deterministic
             previous = (
                 torch.are_deterministic_algorithms_enabled(),
                 torch.backends.cudnn.deterministic,
                 torch.backends.cudnn.benchmark,
+                fill.fill_uninitialized_memory,
             )
             torch.use_deterministic_algorithms(True)
             torch.backends.cudnn.deterministic = True
             torch.backends.cudnn.benchmark = False
+            # Deterministic mode also fills every new uninitialised tensor with NaN, a guard
+            # against kernels that read memory they never wrote: one more kernel for each
+            # allocation (an LSTM's workspace and gradients, every batch). The kernels skfam
+            # runs write what they read, and run-to-run identity on the GPU is checked
+            # without the fill (benchmarks/bench_sequences_gpu.py, docs/performance.md).
+            fill.fill_uninitialized_memory = False
 
             def restore() -> None:
                 torch.use_deterministic_algorithms(previous[0])
                 torch.backends.cudnn.deterministic = previous[1]
                 torch.backends.cudnn.benchmark = previous[2]
+                fill.fill_uninitialized_memory = previous[3]
 
             stack.callback(restore)
         torch.manual_seed(seed)
@@ -138,6 +149,27 @@ class TensorDataset(torch.utils.data.Dataset):
         if self.y is None:
             return self.X[index], None
         return self.X[index], (self.y[index], self.weight[index])
+
+
+#: Rows of a block in :func:`rowwise_float32` (4,096 windows of 60 x 5 values: float64
+#: temporaries of 10 MB instead of the whole array's).
+_TRANSFORM_ROWS = 4096
+
+
+def rowwise_float32(
+    X: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], rows: int = _TRANSFORM_ROWS
+) -> np.ndarray:
+    """Return ``fn(X)`` rounded to float32, computed on blocks of ``rows`` rows.
+
+    ``fn`` must work row by row and keep the shape (a standardisation, say). The result has
+    the bits of ``fn(X).astype(np.float32)``: the same arithmetic on each value, without
+    the whole-array float64 temporaries whose memory traffic made the inputs' scaling cost
+    more than the module's passes at predict on a GPU.
+    """
+    out = np.empty(X.shape, dtype=np.float32)
+    for start in range(0, len(X), rows):
+        out[start : start + rows] = fn(X[start : start + rows])
+    return out
 
 
 def batch_bounds(n: int, batch_size: int) -> list[int]:
@@ -460,10 +492,16 @@ class TorchEstimator(SkfamEstimator):
     # ------------------------------------------------------------ input hooks
     def _fit_inputs(self, X: np.ndarray) -> np.ndarray:
         self.scaler_ = StandardScaler().set_output(transform="default").fit(X)
-        return self.scaler_.transform(X)
+        return self._transform_inputs(X)
 
     def _transform_inputs(self, X: np.ndarray) -> np.ndarray:
-        return self.scaler_.transform(X)
+        """Return the module's input for imputed rows ``X`` (float32, row-major).
+
+        The scaler's arithmetic (``(X - mean_) / scale_`` in float64), rounded to float32
+        once, block by block of rows (:func:`rowwise_float32`).
+        """
+        mean, scale = self.scaler_.mean_, self.scaler_.scale_
+        return rowwise_float32(X, lambda rows: (rows - mean) / scale)
 
     def _module_kwargs(self, n_in: int, n_out: int) -> dict[str, Any]:
         raise NotImplementedError
@@ -713,6 +751,8 @@ class TorchEstimator(SkfamEstimator):
         **fit_data: np.ndarray | None,
     ) -> bool | None:
         self.device_ = resolve_device(self.device)
+        if self.device_ == "cpu":
+            check_mkl_strict()
         anchor = self._fit_anchor(X, y)
         inputs = self._fit_inputs(X)
         target = self._fit_targets(y, anchor)

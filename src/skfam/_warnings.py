@@ -8,7 +8,13 @@ import warnings
 
 import sklearn
 
-__all__ = ["DegenerateModelWarning", "InputLayoutWarning", "SkfamWarning", "warn"]
+__all__ = [
+    "DegenerateModelWarning",
+    "InputLayoutWarning",
+    "ReproducibilityWarning",
+    "SkfamWarning",
+    "warn",
+]
 
 
 class SkfamWarning(UserWarning):
@@ -29,6 +35,15 @@ class InputLayoutWarning(SkfamWarning):
 
     E.g. 3-D sequence input of shape (n_samples, channels, timesteps), the layout of aeon
     and sktime, given to a family that reads (n_samples, timesteps, channels).
+    """
+
+
+class ReproducibilityWarning(SkfamWarning):
+    """A fit cannot keep skfam's promise of the same bits for any thread count.
+
+    Raised by a torch fit on the CPU when MKL, torch's CPU matrix library, runs without its
+    strict reproducibility mode (it started before ``import skfam`` could turn it on, or
+    ``MKL_CBWR`` was set without ``STRICT``). See docs/determinism.md ("Threads").
     """
 
 

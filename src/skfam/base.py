@@ -252,13 +252,16 @@ class SkfamEstimator(BaseEstimator):
             X,
             y,
             dtype=np.float64,
+            order="C",  # a model must not depend on the memory layout (pandas 3 gives "F")
             ensure_all_finite="allow-nan",
             y_numeric=not hasattr(self, "_encode_classes"),
         )
 
     def _validate_predict_input(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
+        X = validate_data(
+            self, X, reset=False, dtype=np.float64, order="C", ensure_all_finite="allow-nan"
+        )
         return self.imputer_.transform(X)
 
     def _checked_predict_input(self, X: Any) -> np.ndarray:

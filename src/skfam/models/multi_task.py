@@ -167,7 +167,7 @@ class _MultiTaskBase(TorchEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
+        X = validate_data(self, X, dtype=np.float64, order="C", ensure_all_finite="allow-nan")
         y = check_array(
             y,
             ensure_2d=False,
