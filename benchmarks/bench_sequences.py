@@ -30,27 +30,31 @@ def plain_loop(
     X,
     y,
     *,
-    hidden_size,
+    module_kwargs,
     batch_size,
     epochs,
     lr,
     threads,
     onednn=True,
     seed=0,
-    num_layers=1,
     device="cpu",
 ) -> float:
-    """Train LSTMModule with a hand-written loop; return the seconds it took."""
+    """Train LSTMModule with a hand-written loop; return the seconds it took.
+
+    ``module_kwargs``: the module's arguments, those the estimator built its module with
+    (``module_kwargs_``: the SST's readout and linear skip included), so both train the
+    same network.
+    """
     torch.set_num_threads(threads)
     previous = torch.backends.mkldnn.enabled
     torch.backends.mkldnn.enabled = onednn
     try:
-        return _plain_loop(X, y, hidden_size, num_layers, batch_size, epochs, lr, seed, device)
+        return _plain_loop(X, y, module_kwargs, batch_size, epochs, lr, seed, device)
     finally:
         torch.backends.mkldnn.enabled = previous
 
 
-def _plain_loop(X, y, hidden_size, num_layers, batch_size, epochs, lr, seed, device) -> float:
+def _plain_loop(X, y, module_kwargs, batch_size, epochs, lr, seed, device) -> float:
     start = time.perf_counter()
     # The same preparation as the estimator: per-channel standardisation, float32 tensors
     # (on the device, batches sliced from them).
@@ -61,9 +65,7 @@ def _plain_loop(X, y, hidden_size, num_layers, batch_size, epochs, lr, seed, dev
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        module = LSTMModule(X.shape[-1], 1, hidden_size=hidden_size, num_layers=num_layers).to(
-            device
-        )
+        module = LSTMModule(**module_kwargs).to(device)
     optimizer = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=0.0)
     loss_fn = torch.nn.MSELoss()
     module.train()
@@ -80,11 +82,8 @@ def _plain_loop(X, y, hidden_size, num_layers, batch_size, epochs, lr, seed, dev
     return time.perf_counter() - start
 
 
-def estimator_fit(
-    X, y, *, hidden_size, batch_size, epochs, lr, threads, kernels="portable"
-) -> float:
-    start = time.perf_counter()
-    LSTMRegressor(
+def estimator(*, hidden_size, batch_size, epochs, lr, threads, kernels="portable"):
+    return LSTMRegressor(
         cpu_kernels=kernels,
         hidden_size=hidden_size,
         num_layers=1,
@@ -97,7 +96,12 @@ def estimator_fit(
         device="cpu",
         n_jobs=threads,
         random_state=0,
-    ).fit(X, y)
+    )
+
+
+def estimator_fit(X, y, *, kernels="portable", **kwargs) -> float:
+    start = time.perf_counter()
+    estimator(kernels=kernels, **kwargs).fit(X, y)
     return time.perf_counter() - start
 
 
@@ -115,6 +119,10 @@ def throughput(args: argparse.Namespace) -> None:
         "threads": args.threads,
     }
     n = len(X) * args.epochs
+    # The module the estimator builds (readout, linear skip), for the plain loops to train.
+    module_kwargs = estimator(**{**kwargs, "epochs": 1}).fit(X[:512], y[:512]).module_kwargs_
+    loop_kwargs = {k: v for k, v in kwargs.items() if k != "hidden_size"}
+    loop_kwargs["module_kwargs"] = module_kwargs
     print(
         f"LSTM throughput: {len(X)} windows x L={args.length} x C=5, hidden {args.hidden}, "
         f"batch {args.batch}, {args.epochs} epochs, {args.threads} thread(s), CPU"
@@ -127,13 +135,14 @@ def throughput(args: argparse.Namespace) -> None:
     }
     # One untimed pass of each first: oneDNN builds its kernels on first use.
     warm = {**kwargs, "epochs": 1}
-    plain_loop(X[:512], y[:512], **warm)
-    plain_loop(X[:512], y[:512], onednn=False, **warm)
+    plain_warm = {**loop_kwargs, "epochs": 1}
+    plain_loop(X[:512], y[:512], **plain_warm)
+    plain_loop(X[:512], y[:512], onednn=False, **plain_warm)
     estimator_fit(X[:512], y[:512], **warm)
     estimator_fit(X[:512], y[:512], kernels="onednn", **warm)
     for _ in range(args.repeats):  # interleaved, best of each
-        times["plain_on"].append(plain_loop(X, y, **kwargs))
-        times["plain_off"].append(plain_loop(X, y, onednn=False, **kwargs))
+        times["plain_on"].append(plain_loop(X, y, **loop_kwargs))
+        times["plain_off"].append(plain_loop(X, y, onednn=False, **loop_kwargs))
         times["portable"].append(estimator_fit(X, y, **kwargs))
         times["onednn"].append(estimator_fit(X, y, kernels="onednn", **kwargs))
     best = {key: min(values) for key, values in times.items()}
