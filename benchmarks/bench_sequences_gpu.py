@@ -34,12 +34,14 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 
 import numpy as np
 import torch
 
 import skfam
 from skfam import make_hybrid
+from skfam._torch import seeded_torch
 
 #: Family key -> (estimator class, parameters, input kind). The issue's sizes: LSTM 2x128,
 #: Transformer d64, 4 heads, 2 layers, feed-forward 128.
@@ -96,25 +98,13 @@ def fit_estimator(cls, params, X, y, device, epochs, batch):
 def plain_training(est, X, y, device, epochs, batch, deterministic=False) -> float:
     """Rows per second of a hand-written loop over the estimator's module class.
 
-    ``deterministic``: the loop runs with the settings of skfam's fit
-    (``torch.use_deterministic_algorithms(True)``, cuDNN's deterministic mode, no NaN fill
-    of new tensors): the cost of determinism itself, apart from skfam's overhead per batch.
+    ``deterministic``: the loop runs inside skfam's own deterministic section
+    (:func:`skfam._torch.seeded_torch`: on CUDA, deterministic algorithms, cuDNN's
+    deterministic mode, no NaN fill of new tensors), so it shows what determinism itself
+    costs, apart from skfam's overhead per batch.
     """
-    fill = torch.utils.deterministic
-    previous = (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.backends.cudnn.deterministic,
-        fill.fill_uninitialized_memory,
-    )
-    torch.use_deterministic_algorithms(deterministic)
-    torch.backends.cudnn.deterministic = deterministic
-    fill.fill_uninitialized_memory = False
-    try:
+    with seeded_torch(0, device) if deterministic else nullcontext():
         return _plain_loop(est, X, y, device, epochs, batch)
-    finally:
-        torch.use_deterministic_algorithms(previous[0])
-        torch.backends.cudnn.deterministic = previous[1]
-        fill.fill_uninitialized_memory = previous[2]
 
 
 def _plain_loop(est, X, y, device, epochs, batch) -> float:

@@ -23,7 +23,7 @@ from .._sequence import (
     lstm_kernels,
     poor_generic_score,
 )
-from .._torch import DOC_TRAINING_PARAMETERS, TorchEstimator
+from .._torch import DOC_TRAINING_PARAMETERS, TorchEstimator, rowwise_float32
 from ..base import SkfamClassifierMixin, SkfamRegressorMixin
 from ..model_file import ModelFileError, _whole
 from ..nn.hybrid import ENCODERS, HybridModule
@@ -254,11 +254,14 @@ class _HybridBase(TorchEstimator):
 
     def _transform_inputs(self, X: np.ndarray) -> np.ndarray:
         k = self.n_tabular_features_
-        out = np.empty(X.shape, dtype=np.float32)
-        out[:, :k] = (X[:, :k] - self.feature_mean_) / self.feature_scale_
-        sequence = X[:, k:].reshape(len(X), *self.sequence_shape_)
-        out[:, k:] = ((sequence - self.channel_mean_) / self.channel_scale_).reshape(len(X), -1)
-        return out
+
+        def standardise(rows: np.ndarray) -> np.ndarray:
+            features = (rows[:, :k] - self.feature_mean_) / self.feature_scale_
+            sequence = rows[:, k:].reshape(len(rows), *self.sequence_shape_)
+            sequence = (sequence - self.channel_mean_) / self.channel_scale_
+            return np.hstack([features, sequence.reshape(len(rows), -1)])
+
+        return rowwise_float32(X, standardise)
 
     def _kernels(self) -> AbstractContextManager[None]:
         if self.params_["encoder"] != "lstm":
