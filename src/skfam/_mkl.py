@@ -46,6 +46,12 @@ def _service() -> tuple | None:
     return None
 
 
+def _declined() -> str | None:
+    """Return the user's ``MKL_CBWR`` when it is set without ``STRICT`` (else None)."""
+    wanted = os.environ.get("MKL_CBWR")
+    return wanted if wanted is not None and "STRICT" not in wanted.upper() else None
+
+
 @functools.cache
 def mkl_strict() -> bool | None:
     """Return whether MKL runs in strict mode (None: torch has no MKL, or hides its mode).
@@ -59,8 +65,7 @@ def mkl_strict() -> bool | None:
     get, set_ = service
     if get(_CBWR_ALL) & _CBWR_STRICT:
         return True
-    wanted = os.environ.get("MKL_CBWR")
-    if wanted is not None and "STRICT" not in wanted.upper():
+    if _declined() is not None:
         return False  # the user's own setting
     return set_(_CBWR_AUTO | _CBWR_STRICT) == _CBWR_SUCCESS
 
@@ -69,8 +74,8 @@ def check_mkl_strict() -> None:
     """Warn where MKL runs without strict mode (a torch fit on the CPU calls this)."""
     if mkl_strict() is not False:
         return
-    wanted = os.environ.get("MKL_CBWR")
-    if wanted is not None and "STRICT" not in wanted.upper():
+    wanted = _declined()
+    if wanted is not None:
         cause = f"MKL_CBWR={wanted} is set in the environment without STRICT"
     else:
         cause = (
